@@ -1,0 +1,129 @@
+"""Model cards: one declarative JSON file per module (`modules/<name>/card.json`).
+
+The card names the architecture, the inputs the exported network takes, the preprocessing (sampling,
+scaling, cropping, normalisation, layout), the postprocessing, the labels and where the weights come from.
+Inference, export, benchmarking and training all read the same card, so there is one source of truth.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: Tuple[int, ...]  # -1 marks a dynamic dimension
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    type: str  # "segments" | "dense" | "slowfast"
+    num_segments: int = 8
+    seg_len: int = 1
+    select_left: bool = False
+    clip_len: int = 64
+    frame_interval: float = 1.0
+    target_fps: Optional[float] = None
+    num_clips: int = 1
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    sampler: SamplerSpec
+    scale_mode: str = "short_side"        # see transforms.scale_frame
+    scale_size: int = 256
+    resize_backend: str = "cv2"            # "cv2" or "pil"
+    crop: str = "center"                   # "center" | "three" | "ten" | "none"
+    crop_size: int = 224
+    mean: Tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: Tuple[float, ...] = (0.229, 0.224, 0.225)
+    pixel_divisor: float = 255.0           # pixels are divided by it before mean/std
+    layout: str = "TCHW"                   # per view: "TCHW" (2D nets) or "CTHW" (3D nets)
+    views: str = "batch"                   # how several views enter the net: "batch" or "time" (TSN)
+    min_frames: int = 1                    # fewer decodable frames than this -> TooFewFramesError
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    task: str
+    architecture: Dict[str, Any]
+    inputs: Tuple[InputSpec, ...]
+    preprocess: PreprocessSpec
+    activation: str                        # "softmax" | "sigmoid" | "none" (already probabilities)
+    labels: str                            # "kinetics400" (shared list) or a file name in the module folder
+    onednn: bool = True                    # oneDNN is wrong or crashes for some exports; the card says so
+    weights: Dict[str, Any] = field(default_factory=dict)
+    reported: Dict[str, Any] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def arch_name(self) -> str:
+        return self.architecture["name"]
+
+    @property
+    def arch_kwargs(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.architecture.items() if k != "name"}
+
+
+def _from_dict(cls, data: Dict[str, Any]):
+    known = set(cls.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+    return cls(**data)
+
+
+def card_from_dict(data: Dict[str, Any]) -> ModelCard:
+    pre = dict(data["preprocess"])
+    sampler = _from_dict(SamplerSpec, pre.pop("sampler"))
+    for key in ("mean", "std"):
+        if key in pre:
+            pre[key] = tuple(pre[key])
+    preprocess = _from_dict(PreprocessSpec, {"sampler": sampler, **pre})
+    inputs = tuple(InputSpec(i["name"], tuple(i["shape"]), i.get("dtype", "float32")) for i in data["inputs"])
+    return ModelCard(
+        name=data["name"], task=data["task"], architecture=dict(data["architecture"]), inputs=inputs,
+        preprocess=preprocess, activation=data.get("activation", "softmax"), labels=data["labels"],
+        onednn=bool(data.get("onednn", True)), weights=dict(data.get("weights", {})),
+        reported=dict(data.get("reported", {})), raw=data)
+
+
+def load_card(path: Union[str, Path]) -> ModelCard:
+    """Read `card.json` (or the card inside a module folder)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "card.json"
+    with open(p, encoding="utf-8") as f:
+        return card_from_dict(json.load(f))
+
+
+LABEL_DIR = Path(__file__).resolve().parent / "labels"
+
+
+def load_labels(card: ModelCard, module_dir: Optional[Union[str, Path]] = None) -> List[str]:
+    """Class names in class-id order. Shared lists live in `videohub/labels/<name>.txt`; a file name ending
+    in .txt is looked up in the module folder. Lines may be `<id> <name>` or just `<name>`."""
+    if card.labels.endswith(".txt"):
+        if module_dir is None:
+            raise ValueError("a module-local label file needs the module folder")
+        path = Path(module_dir) / card.labels
+    else:
+        path = LABEL_DIR / f"{card.labels}.txt"
+    labels = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line:
+                continue
+            head, _, rest = line.partition(" ")
+            if rest and head.isdigit():
+                if int(head) != len(labels):
+                    raise ValueError(f"{path}: line {i + 1} has id {head}, expected {len(labels)}")
+                line = rest
+            labels.append(line)
+    return labels

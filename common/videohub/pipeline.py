@@ -1,0 +1,123 @@
+"""From a video to network input, driven by a card's `PreprocessSpec`.
+
+Decoding is sparse (only sampled frames), and each frame is scaled right after decoding, so peak memory is
+(sampled frames) x (model resolution), independent of the video's length and resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from videohub import sampling, transforms
+from videohub.card import PreprocessSpec, SamplerSpec
+from videohub.errors import NoVideoFramesError, TooFewFramesError
+from videohub.video import DEFAULT_BACKEND, VideoInfo, VideoReader, open_video
+
+
+def sample_indices(spec: SamplerSpec, num_frames: int, fps: float) -> np.ndarray:
+    """Frame indices as [num_clips, frames_per_clip] for the card's sampler."""
+    if spec.type == "segments":
+        return sampling.segment_indices(num_frames, spec.num_segments, spec.seg_len, spec.select_left)[None]
+    if spec.type == "dense":
+        return sampling.dense_clip_indices(num_frames, fps, spec.clip_len, spec.frame_interval,
+                                           spec.target_fps, spec.num_clips)
+    if spec.type == "slowfast":
+        clips = [sampling.linspace_clip_indices(num_frames, fps, spec.clip_len, int(spec.frame_interval),
+                                                spec.target_fps or 30.0, k, spec.num_clips)
+                 for k in range(spec.num_clips)]
+        return np.stack(clips)
+    raise ValueError(f"unknown sampler type {spec.type!r}")
+
+
+def scale_transform(spec: PreprocessSpec):
+    def scale(frame: np.ndarray) -> np.ndarray:
+        return transforms.scale_frame(frame, spec.scale_mode, spec.scale_size, spec.resize_backend)
+
+    return scale
+
+
+def frames_to_views(frames: np.ndarray, spec: PreprocessSpec) -> List[np.ndarray]:
+    """Scaled uint8 frames [T, H, W, 3] of one clip -> normalised views in the card's layout."""
+    if spec.crop == "center":
+        crops = [transforms.center_crop(frames, spec.crop_size)]
+    elif spec.crop == "three":
+        crops = transforms.three_crop(frames, spec.crop_size)
+    elif spec.crop == "ten":
+        crops = transforms.ten_crop(frames, spec.crop_size)
+    elif spec.crop == "none":
+        crops = [frames]
+    else:
+        raise ValueError(f"unknown crop {spec.crop!r}")
+    return [transforms.to_layout(transforms.normalize(c, spec.mean, spec.std, spec.pixel_divisor), spec.layout)
+            for c in crops]
+
+
+def stack_views(views: List[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
+    """Views of one video -> the rows it contributes to a batch."""
+    if spec.views == "batch":
+        return np.stack(views)
+    if spec.views == "time":  # TSN: all views of all segments along T, averaged inside the network
+        axis = spec.layout.index("T")
+        return np.concatenate(views, axis=axis)[None]
+    raise ValueError(f"unknown views mode {spec.views!r}")
+
+
+@dataclass
+class PreparedVideo:
+    array: np.ndarray          # rows for the network: [V, ...] (V views) or [1, ...]
+    info: VideoInfo
+    indices: np.ndarray        # sampled frame indices [clips, frames]
+
+
+def check_length(info: VideoInfo, spec: PreprocessSpec) -> None:
+    if info.num_frames <= 0:
+        raise NoVideoFramesError(f"{info.path!r} has no video frames")
+    if info.num_frames < spec.min_frames:
+        raise TooFewFramesError(
+            f"{info.path!r} has {info.num_frames} frames; this model needs at least {spec.min_frames}")
+
+
+def prepare_reader(reader: VideoReader, spec: PreprocessSpec) -> PreparedVideo:
+    """Sample, decode, scale, crop, normalise one opened video."""
+    info = reader.info
+    check_length(info, spec)
+    idx = sample_indices(spec.sampler, info.num_frames, info.fps)
+    # The last announced frame is decoded too (and dropped): a file cut short after the last sampled frame
+    # is reported as truncated instead of being classified from whatever frames happen to be left.
+    frames = reader.get_frames(np.append(idx.reshape(-1), info.num_frames - 1), scale_transform(spec))[:-1]
+    clips = np.stack(frames).reshape(idx.shape[0], idx.shape[1], *frames[0].shape)
+    views = [v for clip in clips for v in frames_to_views(clip, spec)]
+    return PreparedVideo(stack_views(views, spec), info, idx)
+
+
+def prepare_video(path: str, spec: PreprocessSpec, backend: str = DEFAULT_BACKEND) -> PreparedVideo:
+    with open_video(path, backend) as reader:
+        return prepare_reader(reader, spec)
+
+
+class ArrayReader(VideoReader):
+    """Frames already in memory ([T, H, W, 3] uint8 RGB) behind the reader interface."""
+
+    name = "array"
+
+    def __init__(self, frames: np.ndarray, fps: float = 25.0, name: str = "<array>"):
+        super().__init__(name)
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be a uint8 array [T, H, W, 3] (RGB), got {frames.dtype} "
+                             f"{tuple(frames.shape)}")
+        if frames.shape[0] == 0:
+            raise NoVideoFramesError("the frame array is empty")
+        self._frames = frames
+        self.info = VideoInfo(name, int(frames.shape[0]), float(fps), int(frames.shape[2]),
+                              int(frames.shape[1]), self.name)
+
+    def _decode_sorted(self, indices, transform):
+        return {int(i): (transform(self._frames[i]) if transform else self._frames[i]) for i in indices}
+
+
+def prepare_array(frames: np.ndarray, spec: PreprocessSpec, fps: float = 25.0,
+                  name: Optional[str] = None) -> PreparedVideo:
+    return prepare_reader(ArrayReader(frames, fps, name or "<array>"), spec)

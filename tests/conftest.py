@@ -1,0 +1,53 @@
+"""Shared fixtures. Tests that need `../shared` (real clips, reference outputs) skip cleanly without it."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VIDEOHUB_SHARED", REPO.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ../shared, skipping the calling test when it is not there."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"needs {p} (the shared data folder beside the checkout)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def reference_tool():
+    """The numpy-only generator of deterministic reference checkpoints (shared/tools)."""
+    path = shared_path("tools", "make_reference_checkpoint.py")
+    spec = importlib.util.spec_from_file_location("make_reference_checkpoint", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def make_reference_checkpoint(tool, manifest: str, seed: int, out_path: Path,
+                              input_specs: list) -> dict:
+    """Write the checkpoint for `manifest` to out_path (via the tool's CLI rules) and return its inputs."""
+    man = shared_path("data", "state_dicts", manifest)
+    inputs_out = out_path.with_suffix(".inputs.npz")
+    argv = ["--manifest", str(man), "--seed", str(seed), "--out", str(out_path),
+            "--inputs-out", str(inputs_out)]
+    if input_specs:
+        argv += ["--input-shapes", *input_specs]
+    tool.main(argv)
+    if inputs_out.exists():
+        with np.load(inputs_out) as z:
+            return {k: z[k] for k in z.files}
+    return {}
+
+
+def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
+    """max|a-ref| / max|ref|: the tolerance measure the reference README asks for."""
+    a = np.asarray(a, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    return float(np.max(np.abs(a - ref)) / max(np.max(np.abs(ref)), 1e-12))

@@ -1,0 +1,50 @@
+"""Tiny videos made by the tests themselves."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+
+BITS = 8
+
+
+def index_frame(i: int, w: int, h: int) -> np.ndarray:
+    """Frame i shows the bits of i as black/white vertical stripes (robust to lossy coding)."""
+    frame = np.zeros((h, w, 3), np.uint8)
+    stripe = w // BITS
+    for b in range(BITS):
+        if (i >> b) & 1:
+            frame[:, b * stripe:(b + 1) * stripe] = 255
+    return frame
+
+
+def write_video(path: Path, num_frames: int = 40, size: Tuple[int, int] = (64, 48), fps: float = 25.0,
+                fourcc: str = "mp4v", color: bool = True, pattern: str = "index") -> Path:
+    """Write a video whose frame i is flat grey `frame_value(i)` (pattern 'index') or moving stripes."""
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h), isColor=color)
+    assert writer.isOpened(), f"cannot write {path} with {fourcc}"
+    for i in range(num_frames):
+        if pattern == "index":
+            frame = index_frame(i, w, h)
+        else:  # a bar moving right: gives motion to classify
+            frame = np.zeros((h, w, 3), np.uint8)
+            x = (i * 3) % w
+            frame[:, x:x + max(w // 8, 1)] = (255, 200, 50)
+        writer.write(frame if color else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    writer.release()
+    return path
+
+
+def decoded_index(frame: np.ndarray) -> int:
+    """Inverse of index_frame for a decoded frame (any size, since stripes scale with the frame)."""
+    w = frame.shape[1]
+    stripe = w // BITS
+    value = 0
+    for b in range(BITS):
+        if frame[:, b * stripe + stripe // 4:(b + 1) * stripe - stripe // 4].mean() > 127:
+            value |= 1 << b
+    return value
