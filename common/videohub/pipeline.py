@@ -6,7 +6,8 @@ Decoding is sparse (only sampled frames), and each frame is scaled right after d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+import time
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -79,22 +80,34 @@ def check_length(info: VideoInfo, spec: PreprocessSpec) -> None:
             f"{info.path!r} has {info.num_frames} frames; this model needs at least {spec.min_frames}")
 
 
-def prepare_reader(reader: VideoReader, spec: PreprocessSpec) -> PreparedVideo:
-    """Sample, decode, scale, crop, normalise one opened video."""
+def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
+                   timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
+    """Sample, decode, scale, crop, normalise one opened video. `timings` (optional) receives the seconds
+    spent in "decode" (decoding + scaling the sampled frames) and "preprocess" (crops, normalisation)."""
+    t0 = time.perf_counter()
     info = reader.info
     check_length(info, spec)
     idx = sample_indices(spec.sampler, info.num_frames, info.fps)
     # The last announced frame is decoded too (and dropped): a file cut short after the last sampled frame
     # is reported as truncated instead of being classified from whatever frames happen to be left.
     frames = reader.get_frames(np.append(idx.reshape(-1), info.num_frames - 1), scale_transform(spec))[:-1]
+    t1 = time.perf_counter()
     clips = np.stack(frames).reshape(idx.shape[0], idx.shape[1], *frames[0].shape)
     views = [v for clip in clips for v in frames_to_views(clip, spec)]
-    return PreparedVideo(stack_views(views, spec), info, idx)
+    prepared = PreparedVideo(stack_views(views, spec), info, idx)
+    if timings is not None:
+        timings["decode"] = timings.get("decode", 0.0) + t1 - t0
+        timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t1
+    return prepared
 
 
-def prepare_video(path: str, spec: PreprocessSpec, backend: str = DEFAULT_BACKEND) -> PreparedVideo:
+def prepare_video(path: str, spec: PreprocessSpec, backend: str = DEFAULT_BACKEND,
+                  timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
+    t0 = time.perf_counter()
     with open_video(path, backend) as reader:
-        return prepare_reader(reader, spec)
+        if timings is not None:
+            timings["open"] = timings.get("open", 0.0) + time.perf_counter() - t0
+        return prepare_reader(reader, spec, timings)
 
 
 class ArrayReader(VideoReader):
