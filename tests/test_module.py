@@ -151,3 +151,11 @@ def test_hub_install_run_and_module_by_name(tmp_path, videos):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out[0]["path"] == str(clip) and len(out[0]["prediction"]) == 1
+
+
+def test_a_raising_call_leaves_paddle_in_dygraph_mode(module, videos):
+    import paddle
+
+    with pytest.raises(InputNotFoundError):
+        module.classify(paths=[str(videos["missing"])], strict=True)
+    assert paddle.in_dynamic_mode()

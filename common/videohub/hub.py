@@ -75,6 +75,12 @@ class VideoClassifierModule(RunModule):
     default_top_k = 5
     default_threshold = 0.0
 
+    # RunModule wraps every method of a non-Layer module in paddle.enable_static()/disable_static() and does
+    # not restore dygraph mode when the method raises, which leaves the whole process in static mode after
+    # one bad input with strict=True. Our methods only use Paddle Inference predictors, which need neither
+    # mode, so the wrapper is switched off.
+    __getattribute__ = object.__getattribute__
+
     def __init__(self, backend: str = DEFAULT_BACKEND, cpu_threads: Optional[int] = None,
                  decode_workers: int = 2, **kwargs: Any):
         super(VideoClassifierModule, self).__init__()
