@@ -54,14 +54,14 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
     for clip in clips:
         timings = {}
         prepared = prepare_video(clip, card.preprocess, timings=timings)  # cold (first) decode
-        x = prepared.array
-        predictor.run(x)  # warm-up
+        x = prepared.arrays
+        predictor.run(*x)  # warm-up
         decode = median_time(lambda: prepare_video(clip, card.preprocess), repeat)
         split = {}
         for _ in range(repeat):
             prepare_video(clip, card.preprocess, timings=split)
-        model = median_time(lambda: predictor.run(x), repeat)
-        row = {"clip": Path(clip).name, "input_shape": list(x.shape),
+        model = median_time(lambda: predictor.run(*x), repeat)
+        row = {"clip": Path(clip).name, "input_shapes": [list(a.shape) for a in x],
                "frames_in_video": prepared.info.num_frames, "video_seconds": round(prepared.info.duration, 2),
                "open_s": split.get("open", 0) / repeat, "decode_s": split["decode"] / repeat,
                "preprocess_s": split["preprocess"] / repeat, "model_s": model,
@@ -80,10 +80,10 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
         for row, x in zip(rows, inputs):
             with paddle.no_grad():
                 t = time.perf_counter()
-                ref = net(paddle.to_tensor(x))
+                ref = net(*[paddle.to_tensor(a) for a in x])
                 ref = (ref[0] if isinstance(ref, (tuple, list)) else ref).numpy()
                 row["dygraph_s"] = time.perf_counter() - t
-            out = predictor.run(x)[0]
+            out = predictor.run(*x)[0]
             row["predictor_vs_dygraph_rel_err"] = float(np.abs(out - ref).max() / np.abs(ref).max())
             row["speedup_vs_dygraph"] = row["dygraph_s"] / row["model_s"]
     return {"predictor_create_s": create_s, "runtime": opts.__dict__, "clips": rows, "peak_rss_mb": rss}
@@ -99,7 +99,7 @@ module_dir, video = sys.argv[1], sys.argv[2]
 card = load_card(module_dir)
 p = Predictor(*inference_files(module_dir), RuntimeOptions(onednn=card.onednn))
 t = time.perf_counter(); prepared = prepare_video(video, card.preprocess); t_dec = time.perf_counter() - t
-t = time.perf_counter(); p.run(prepared.array); t_model = time.perf_counter() - t
+t = time.perf_counter(); p.run(*prepared.arrays); t_model = time.perf_counter() - t
 print(json.dumps({"frames": prepared.info.num_frames, "size": [prepared.info.width, prepared.info.height],
                   "decode_s": t_dec, "model_s": t_model,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))

@@ -45,6 +45,8 @@ class PreprocessSpec:
     layout: str = "TCHW"                   # per view: "TCHW" (2D nets) or "CTHW" (3D nets)
     views: str = "batch"                   # how several views enter the net: "batch" or "time" (TSN)
     min_frames: int = 1                    # fewer decodable frames than this -> TooFewFramesError
+    pathways: str = "single"               # "single" input, or "slowfast": [slow, fast] (PaddleVideo PackOutput)
+    alpha: int = 8                         # slowfast: the slow pathway takes T // alpha of the T frames
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class ModelCard:
     inputs: Tuple[InputSpec, ...]
     preprocess: PreprocessSpec
     activation: str                        # "softmax" | "sigmoid" | "none" (already probabilities)
+    score_output: int                      # which predictor output holds the class scores
     labels: str                            # "kinetics400" (shared list) or a file name in the module folder
     onednn: bool = True                    # oneDNN is wrong or crashes for some exports; the card says so
     weights: Dict[str, Any] = field(default_factory=dict)
@@ -88,7 +91,8 @@ def card_from_dict(data: Dict[str, Any]) -> ModelCard:
     inputs = tuple(InputSpec(i["name"], tuple(i["shape"]), i.get("dtype", "float32")) for i in data["inputs"])
     return ModelCard(
         name=data["name"], task=data["task"], architecture=dict(data["architecture"]), inputs=inputs,
-        preprocess=preprocess, activation=data.get("activation", "softmax"), labels=data["labels"],
+        preprocess=preprocess, activation=data.get("activation", "softmax"),
+        score_output=int(data.get("score_output", 0)), labels=data["labels"],
         onednn=bool(data.get("onednn", True)), weights=dict(data.get("weights", {})),
         reported=dict(data.get("reported", {})), raw=data)
 

@@ -69,11 +69,9 @@ def _parse_bool(text: str) -> bool:
     return value
 
 
-class VideoClassifierModule(RunModule):
-    """Base class (PaddleHub `meta`) of the video classification modules."""
-
-    default_top_k = 5
-    default_threshold = 0.0
+class VideoModuleBase(RunModule):
+    """What every video module shares: its card, its weights (checked at construction), its labels, one
+    Paddle Inference predictor per runtime configuration, input items and threaded preprocessing."""
 
     # RunModule wraps every method of a non-Layer module in paddle.enable_static()/disable_static() and does
     # not restore dygraph mode when the method raises, which leaves the whole process in static mode after
@@ -83,7 +81,7 @@ class VideoClassifierModule(RunModule):
 
     def __init__(self, backend: str = DEFAULT_BACKEND, cpu_threads: Optional[int] = None,
                  decode_workers: int = 2, **kwargs: Any):
-        super(VideoClassifierModule, self).__init__()
+        super(VideoModuleBase, self).__init__()
         self.card: ModelCard = load_card(self.directory)
         require_weights(self.card, self.directory)  # clear message on how to get them, never random weights
         self.labels: List[str] = load_labels(self.card, self.directory)
@@ -164,6 +162,42 @@ class VideoClassifierModule(RunModule):
                     next_item += 1
                 yield result
 
+    def _serving_items(self, videos: Optional[List[str]], paths: Optional[List[str]]) -> List[_Item]:
+        """Request fields -> items: `videos` are base64-encoded files (size-limited), `paths` must lie in the
+        server's allow-list. Problems become per-item errors."""
+        if videos is None and paths is None:
+            raise ValueError("the request needs `videos` (base64-encoded video files) or `paths`")
+        limit = int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
+        items: List[_Item] = []
+        for i, text in enumerate(videos or []):
+            name = f"video_{i}"
+            if not isinstance(text, str):
+                items.append(_Item(name, error=UnsupportedInputError(f"videos[{i}] must be a base64 string")))
+                continue
+            if len(text) * 3 // 4 > limit:
+                items.append(_Item(name, error=UnsupportedInputError(
+                    f"videos[{i}] is larger than the server's limit of {limit} bytes")))
+                continue
+            try:
+                data = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                items.append(_Item(name, error=UnsupportedInputError(f"videos[{i}] is not valid base64: {exc}")))
+                continue
+            items.append(_Item(name, data=data))
+        for p in paths or []:
+            try:
+                items.append(_Item(str(p), path=allowed_server_path(p)))
+            except VideoHubError as exc:
+                items.append(_Item(str(p), error=exc))
+        return items
+
+
+class VideoClassifierModule(VideoModuleBase):
+    """Base class (PaddleHub `meta`) of the video classification modules."""
+
+    default_top_k = 5
+    default_threshold = 0.0
+
     # ------------------------------------------------------------------ outputs
     def _prediction(self, probs: np.ndarray, top_k: int, threshold: float) -> Dict[str, float]:
         order = np.argsort(-probs, kind="stable")[: max(int(top_k), 0)]
@@ -179,16 +213,22 @@ class VideoClassifierModule(RunModule):
         return out
 
     def _run_batch(self, batch: List[Tuple[_Item, PreparedVideo]], use_gpu: bool) -> List[np.ndarray]:
-        arrays = [pv.array for _, pv in batch]
-        shapes = {a.shape[1:] for a in arrays}
-        runs = [np.concatenate(arrays)] if len(shapes) == 1 else arrays
-        outputs = [self.predictor(use_gpu).run(a)[0] for a in runs]
-        logits = np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+        """Run the videos of a batch together (one predictor call when their shapes agree); returns each
+        video's class probabilities averaged over its views."""
+        prepared = [pv for _, pv in batch]
+        same_shape = len({tuple(a.shape[1:] for a in pv.arrays) for pv in prepared}) == 1
+        groups = [prepared] if same_shape else [[pv] for pv in prepared]
+        predictor, out = self.predictor(use_gpu), self.card.score_output
+        scores = []
+        for group in groups:
+            inputs = [np.concatenate(per_input) for per_input in zip(*(pv.arrays for pv in group))]
+            scores.append(predictor.run(*inputs)[out])
+        logits = np.concatenate(scores) if len(scores) > 1 else scores[0]
         probs, start = [], 0
-        for a in arrays:
-            rows = activate(logits[start:start + a.shape[0]], self.card.activation)
-            probs.append(rows.mean(axis=0))  # average over views
-            start += a.shape[0]
+        for pv in prepared:
+            rows = pv.arrays[0].shape[0]
+            probs.append(activate(logits[start:start + rows], self.card.activation).mean(axis=0))
+            start += rows
         return probs
 
     # ------------------------------------------------------------------ public API
@@ -277,32 +317,9 @@ class VideoClassifierModule(RunModule):
                        top_k: Optional[int] = None, threshold: Optional[float] = None,
                        use_gpu: bool = False, **kwargs: Any) -> List[Dict[str, Any]]:
         """HTTP entry: `videos` are base64-encoded video files; `paths` only inside the server's allow-list."""
-        if videos is None and paths is None:
-            raise ValueError("the request needs `videos` (base64-encoded video files) or `paths`")
         if kwargs:
             raise ValueError(f"unknown request fields: {sorted(kwargs)}")
-        limit = int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
-        items: List[_Item] = []
-        for i, text in enumerate(videos or []):
-            name = f"video_{i}"
-            if not isinstance(text, str):
-                items.append(_Item(name, error=UnsupportedInputError(f"videos[{i}] must be a base64 string")))
-                continue
-            if len(text) * 3 // 4 > limit:
-                items.append(_Item(name, error=UnsupportedInputError(
-                    f"videos[{i}] is larger than the server's limit of {limit} bytes")))
-                continue
-            try:
-                data = base64.b64decode(text, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                items.append(_Item(name, error=UnsupportedInputError(f"videos[{i}] is not valid base64: {exc}")))
-                continue
-            items.append(_Item(name, data=data))
-        for p in paths or []:
-            try:
-                items.append(_Item(str(p), path=allowed_server_path(p)))
-            except VideoHubError as exc:
-                items.append(_Item(str(p), error=exc))
+        items = self._serving_items(videos, paths)
         return self._classify_items(items, use_gpu=use_gpu, top_k=top_k, threshold=threshold)
 
 

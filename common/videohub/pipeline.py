@@ -65,11 +65,29 @@ def stack_views(views: List[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
     raise ValueError(f"unknown views mode {spec.views!r}")
 
 
+def split_pathways(rows: np.ndarray, spec: PreprocessSpec) -> List[np.ndarray]:
+    """Network inputs from the stacked rows: one input, or SlowFast's [slow, fast] where the slow pathway
+    takes `linspace(0, T - 1, T // alpha)` of the fast frames (PaddleVideo `PackOutput`)."""
+    if spec.pathways == "single":
+        return [rows]
+    if spec.pathways == "slowfast":
+        t_axis = 1 + spec.layout.index("T")
+        t = rows.shape[t_axis]
+        slow_idx = np.linspace(0, t - 1, t // spec.alpha).astype(np.int64)
+        return [np.ascontiguousarray(np.take(rows, slow_idx, axis=t_axis)), rows]
+    raise ValueError(f"unknown pathways {spec.pathways!r}")
+
+
 @dataclass
 class PreparedVideo:
-    array: np.ndarray          # rows for the network: [V, ...] (V views) or [1, ...]
+    arrays: List[np.ndarray]   # one per network input, each [V, ...] (V views) or [1, ...]
     info: VideoInfo
     indices: np.ndarray        # sampled frame indices [clips, frames]
+
+    @property
+    def array(self) -> np.ndarray:
+        """The first (for most networks the only) input."""
+        return self.arrays[0]
 
 
 def check_length(info: VideoInfo, spec: PreprocessSpec) -> None:
@@ -94,7 +112,7 @@ def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
     t1 = time.perf_counter()
     clips = np.stack(frames).reshape(idx.shape[0], idx.shape[1], *frames[0].shape)
     views = [v for clip in clips for v in frames_to_views(clip, spec)]
-    prepared = PreparedVideo(stack_views(views, spec), info, idx)
+    prepared = PreparedVideo(split_pathways(stack_views(views, spec), spec), info, idx)
     if timings is not None:
         timings["decode"] = timings.get("decode", 0.0) + t1 - t0
         timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t1
