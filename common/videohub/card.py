@@ -60,9 +60,20 @@ class ModelCard:
     score_output: int                      # which predictor output holds the class scores
     labels: str                            # "kinetics400" (shared list) or a file name in the module folder
     onednn: bool = True                    # oneDNN is wrong or crashes for some exports; the card says so
+    disabled_passes: Tuple[str, ...] = ()  # Paddle Inference IR passes to switch off (narrow workarounds)
+    variants: Dict[str, PreprocessSpec] = field(default_factory=dict)  # e.g. "tencrop": the accuracy-table views
     weights: Dict[str, Any] = field(default_factory=dict)
     reported: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def preprocess_for(self, variant: Optional[str] = None) -> PreprocessSpec:
+        """The default preprocessing, or a named variant from `preprocess_variants`."""
+        if variant in (None, "", "default"):
+            return self.preprocess
+        if variant not in self.variants:
+            known = ", ".join(["default", *self.variants])
+            raise ValueError(f"{self.name} has no preprocessing variant {variant!r}; choose from {known}")
+        return self.variants[variant]
 
     @property
     def arch_name(self) -> str:
@@ -81,19 +92,34 @@ def _from_dict(cls, data: Dict[str, Any]):
     return cls(**data)
 
 
-def card_from_dict(data: Dict[str, Any]) -> ModelCard:
-    pre = dict(data["preprocess"])
+def preprocess_from_dict(pre: Dict[str, Any]) -> PreprocessSpec:
+    pre = dict(pre)
     sampler = _from_dict(SamplerSpec, pre.pop("sampler"))
     for key in ("mean", "std"):
         if key in pre:
             pre[key] = tuple(pre[key])
-    preprocess = _from_dict(PreprocessSpec, {"sampler": sampler, **pre})
+    return _from_dict(PreprocessSpec, {"sampler": sampler, **pre})
+
+
+def _merge(base: Dict[str, Any], overrides: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for k, v in overrides.items():
+        out[k] = _merge(base.get(k, {}), v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def card_from_dict(data: Dict[str, Any]) -> ModelCard:
+    """Parse a card. `preprocess_variants` maps a name to overrides of `preprocess` (nested dicts merge)."""
+    preprocess = preprocess_from_dict(data["preprocess"])
+    variants = {name: preprocess_from_dict(_merge(data["preprocess"], over))
+                for name, over in data.get("preprocess_variants", {}).items()}
     inputs = tuple(InputSpec(i["name"], tuple(i["shape"]), i.get("dtype", "float32")) for i in data["inputs"])
     return ModelCard(
         name=data["name"], task=data["task"], architecture=dict(data["architecture"]), inputs=inputs,
         preprocess=preprocess, activation=data.get("activation", "softmax"),
         score_output=int(data.get("score_output", 0)), labels=data["labels"],
-        onednn=bool(data.get("onednn", True)), weights=dict(data.get("weights", {})),
+        onednn=bool(data.get("onednn", True)), disabled_passes=tuple(data.get("disabled_passes", ())),
+        variants=variants, weights=dict(data.get("weights", {})),
         reported=dict(data.get("reported", {})), raw=data)
 
 

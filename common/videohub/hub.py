@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from paddlehub.module.module import RunModule, runnable, serving
 
-from videohub.card import ModelCard, load_card, load_labels
+from videohub.card import ModelCard, PreprocessSpec, load_card, load_labels
 from videohub.errors import (EmptyFileError, InputNotFoundError, UnsupportedInputError, VideoHubError,
                              error_record)
 from videohub.pipeline import PreparedVideo, prepare_array, prepare_video
@@ -92,7 +92,8 @@ class VideoModuleBase(RunModule):
 
     # ------------------------------------------------------------------ runtime
     def runtime_options(self, use_gpu: bool = False) -> RuntimeOptions:
-        return RuntimeOptions(use_gpu=bool(use_gpu), onednn=self.card.onednn, cpu_threads=self.cpu_threads)
+        return RuntimeOptions(use_gpu=bool(use_gpu), onednn=self.card.onednn, cpu_threads=self.cpu_threads,
+                              disabled_passes=self.card.disabled_passes)
 
     def predictor(self, use_gpu: bool = False) -> Predictor:
         """One predictor per runtime configuration, so `use_gpu` is honoured on every call."""
@@ -122,10 +123,10 @@ class VideoModuleBase(RunModule):
                     "[T, H, W, 3]")))
         return items
 
-    def _prepare(self, item: _Item) -> PreparedVideo:
+    def _prepare(self, item: _Item, spec: Optional[PreprocessSpec] = None) -> PreparedVideo:
         if item.error is not None:
             raise item.error
-        spec = self.card.preprocess
+        spec = spec or self.card.preprocess
         if item.frames is not None:
             return prepare_array(item.frames, spec, name=item.name)
         if item.data is not None:
@@ -137,13 +138,13 @@ class VideoModuleBase(RunModule):
                 return prepare_video(tmp.name, spec, self.video_backend)
         return prepare_video(item.path, spec, self.video_backend)
 
-    def _prepared_stream(self, items: List[_Item]) -> Iterator[Tuple[_Item, Optional[PreparedVideo],
-                                                                     Optional[BaseException]]]:
+    def _prepared_stream(self, items: List[_Item], spec: Optional[PreprocessSpec] = None
+                         ) -> Iterator[Tuple[_Item, Optional[PreparedVideo], Optional[BaseException]]]:
         """Decode/preprocess in worker threads, a bounded number ahead, yielding in input order."""
 
         def work(item):
             try:
-                return item, self._prepare(item), None
+                return item, self._prepare(item, spec), None
             except Exception as exc:  # every failure becomes that item's error record
                 return item, None, exc
 
@@ -234,7 +235,8 @@ class VideoClassifierModule(VideoModuleBase):
     # ------------------------------------------------------------------ public API
     def classify(self, paths: Optional[Sequence[str]] = None, videos: Optional[Sequence[VideoInput]] = None,
                  use_gpu: bool = False, threshold: Optional[float] = None, top_k: Optional[int] = None,
-                 batch_size: int = 1, strict: bool = False) -> List[Dict[str, Any]]:
+                 batch_size: int = 1, strict: bool = False, preprocess: Optional[str] = None
+                 ) -> List[Dict[str, Any]]:
         """Classify videos; one result per input, in input order.
 
         Args:
@@ -245,16 +247,18 @@ class VideoClassifierModule(VideoModuleBase):
             top_k: at most this many labels per video.
             batch_size: videos per predictor run.
             strict: raise the first error instead of recording it.
+            preprocess: a named preprocessing variant of the card (e.g. "tencrop"); default: the card's.
         Returns:
             `[{"path": name, "prediction": {label: prob}}]`; an input that failed gets
             `{"path": name, "error": {"type": ..., "message": ...}}` in its place instead.
         """
         return self._classify_items(self._items(paths, videos), use_gpu=use_gpu, threshold=threshold,
-                                    top_k=top_k, batch_size=batch_size, strict=strict)
+                                    top_k=top_k, batch_size=batch_size, strict=strict, preprocess=preprocess)
 
     def _classify_items(self, items: List[_Item], use_gpu: bool = False, threshold: Optional[float] = None,
-                        top_k: Optional[int] = None, batch_size: int = 1,
-                        strict: bool = False) -> List[Dict[str, Any]]:
+                        top_k: Optional[int] = None, batch_size: int = 1, strict: bool = False,
+                        preprocess: Optional[str] = None) -> List[Dict[str, Any]]:
+        spec = self.card.preprocess_for(preprocess)
         top_k = self.default_top_k if top_k is None else top_k
         threshold = self.default_threshold if threshold is None else threshold
         results: List[Optional[Dict[str, Any]]] = [None] * len(items)
@@ -268,7 +272,7 @@ class VideoClassifierModule(VideoModuleBase):
                 results[pos] = {"path": it.name, "prediction": self._prediction(pr, top_k, threshold)}
             batch.clear()
 
-        for pos, (item, prepared, exc) in enumerate(self._prepared_stream(items)):
+        for pos, (item, prepared, exc) in enumerate(self._prepared_stream(items, spec)):
             if exc is not None:
                 if strict:
                     raise exc
@@ -294,13 +298,16 @@ class VideoClassifierModule(VideoModuleBase):
         parser.add_argument("--output", choices=("text", "json"), default="text")
         parser.add_argument("--strict", type=_parse_bool, default=False,
                             help="stop at the first bad input instead of reporting it")
+        parser.add_argument("--preprocess", default=None,
+                            help=f"preprocessing variant: default, {', '.join(self.card.variants) or '(none)'}")
         args = parser.parse_args(argvs)
         paths = expand_input_path(args.input_path)
         if not paths:
             print(f"no videos found in {args.input_path}", file=sys.stderr)
             raise SystemExit(2)
         results = self.classify(paths=paths, use_gpu=args.use_gpu, top_k=args.top_k,
-                                threshold=args.threshold, batch_size=args.batch_size, strict=args.strict)
+                                threshold=args.threshold, batch_size=args.batch_size, strict=args.strict,
+                                preprocess=args.preprocess)
         text = json.dumps(results, ensure_ascii=False, indent=1) if args.output == "json" \
             else format_results(results)
         if any("error" in r for r in results):

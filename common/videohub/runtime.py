@@ -46,6 +46,7 @@ class RuntimeOptions:
     trt_max_batch: int = 8
     trt_min_subgraph: int = 3
     ir_optim: bool = True
+    disabled_passes: Tuple[str, ...] = ()
 
     def with_(self, **changes) -> "RuntimeOptions":
         return replace(self, **changes)
@@ -88,6 +89,8 @@ class Predictor:
             else:
                 config.disable_mkldnn()
         config.switch_ir_optim(options.ir_optim)
+        for name in options.disabled_passes:
+            config.delete_pass(name)
         config.disable_glog_info()
         # Note: Config.enable_memory_optim() breaks predictor creation in paddle 3.3.1; never call it.
         self.options = options
