@@ -7,7 +7,7 @@ Inference, export, benchmarking and training all read the same card, so there is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -37,16 +37,43 @@ class PreprocessSpec:
     scale_mode: str = "short_side"        # see transforms.scale_frame
     scale_size: int = 256
     resize_backend: str = "cv2"            # "cv2" or "pil"
-    crop: str = "center"                   # "center" | "three" | "ten" | "none"
+    crop: str = "center"                   # "center" | "three" | "ten" | "multicrop" | "multicrop_center" | "full_res" | "none"
     crop_size: int = 224
     mean: Tuple[float, ...] = (0.485, 0.456, 0.406)
     std: Tuple[float, ...] = (0.229, 0.224, 0.225)
     pixel_divisor: float = 255.0           # pixels are divided by it before mean/std
     layout: str = "TCHW"                   # per view: "TCHW" (2D nets) or "CTHW" (3D nets)
-    views: str = "batch"                   # how several views enter the net: "batch" or "time" (TSN)
+    views: str = "batch"                   # how several views enter the net: "batch", "time" (TSN), "superimage" (StNet)
     min_frames: int = 1                    # fewer decodable frames than this -> TooFewFramesError
     pathways: str = "single"               # "single" input, or "slowfast": [slow, fast] (PaddleVideo PackOutput)
     alpha: int = 8                         # slowfast: the slow pathway takes T // alpha of the T frames
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """The per-frame feature extractor that turns a video into a feature-input network's features: another
+    hub module's method returning `[T, D]` per video, and that D (checked against the network's input)."""
+    module: Optional[str] = None           # a hub module name; None: no extractor declared
+    method: str = "extract_features"
+    feature_dim: Optional[int] = None      # D of the [T, D] features it yields
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Networks whose input is a feature sequence, not frames (card key `features`). The size comes from the
+    input shape, `[-1, D, T]` for layout "DT" (BMN) or `[-1, T, D]` for "TD"."""
+    layout: str = "DT"
+    resample: str = "linear"               # how a [T', D] sequence is brought to the network's T positions
+    samples_per_position: int = 3          # interpolated points averaged per position (BSN's pooling)
+    trained_on: str = ""                   # which features the weights were trained on
+    extractor: ExtractorSpec = field(default_factory=ExtractorSpec)
+
+
+def features_from_dict(data: Dict[str, Any]) -> FeatureSpec:
+    data = dict(data)
+    extractor = _from_dict(ExtractorSpec, data.pop("extractor", None) or {})
+    return _from_dict(FeatureSpec, {**data, "extractor": extractor})
 
 
 @dataclass(frozen=True)
@@ -55,7 +82,7 @@ class ModelCard:
     task: str
     architecture: Dict[str, Any]
     inputs: Tuple[InputSpec, ...]
-    preprocess: PreprocessSpec
+    preprocess: Optional[PreprocessSpec]   # None for modules whose inputs are features, not videos
     activation: str                        # "softmax" | "sigmoid" | "none" (already probabilities)
     score_output: int                      # which predictor output holds the class scores
     labels: str                            # "kinetics400" (shared list) or a file name in the module folder
@@ -65,6 +92,23 @@ class ModelCard:
     weights: Dict[str, Any] = field(default_factory=dict)
     reported: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Modules made of several exported networks (e.g. a frame-feature extractor and a sequence classifier)
+    # declare them under `models: {part: {architecture, inputs, weights}}`; `part(name)` is the card of one.
+    models: Dict[str, Dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    features: Optional[FeatureSpec] = None  # feature-sequence inputs (BMN); None for video and YouTube-8M cards
+    # Inference engines verified for this model on real clips: {"cpu": [[engine, precision], ...] fastest
+    # first, "verified": {engine: [precisions]}} (see videohub.engines).
+    engines: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def part(self, name: Optional[str]) -> "ModelCard":
+        """The card of one network of a multi-network module (`None`: this card, single-network modules)."""
+        if name is None:
+            return self
+        if name not in self.models:
+            raise ValueError(f"{self.name} has no network {name!r}; it has {', '.join(self.models) or 'one'}")
+        spec = self.models[name]
+        return replace(self, architecture=dict(spec["architecture"]), inputs=_inputs(spec["inputs"]),
+                       weights=dict(spec.get("weights", {})), models={})
 
     def preprocess_for(self, variant: Optional[str] = None) -> PreprocessSpec:
         """The default preprocessing, or a named variant from `preprocess_variants`."""
@@ -110,17 +154,25 @@ def _merge(base: Dict[str, Any], overrides: Dict[str, Any]) -> Dict[str, Any]:
 
 def card_from_dict(data: Dict[str, Any]) -> ModelCard:
     """Parse a card. `preprocess_variants` maps a name to overrides of `preprocess` (nested dicts merge)."""
-    preprocess = preprocess_from_dict(data["preprocess"])
+    # Feature-input modules (YouTube-8M) have no video preprocessing; multi-network modules declare their
+    # architectures and inputs under `models` instead of at the top level.
+    preprocess = preprocess_from_dict(data["preprocess"]) if data.get("preprocess") else None
     variants = {name: preprocess_from_dict(_merge(data["preprocess"], over))
                 for name, over in data.get("preprocess_variants", {}).items()}
-    inputs = tuple(InputSpec(i["name"], tuple(i["shape"]), i.get("dtype", "float32")) for i in data["inputs"])
+    inputs = _inputs(data.get("inputs", []))
     return ModelCard(
-        name=data["name"], task=data["task"], architecture=dict(data["architecture"]), inputs=inputs,
+        name=data["name"], task=data["task"], architecture=dict(data.get("architecture", {})), inputs=inputs,
         preprocess=preprocess, activation=data.get("activation", "softmax"),
-        score_output=int(data.get("score_output", 0)), labels=data["labels"],
+        score_output=int(data.get("score_output", 0)), labels=data.get("labels", "none"),
         onednn=bool(data.get("onednn", True)), disabled_passes=tuple(data.get("disabled_passes", ())),
         variants=variants, weights=dict(data.get("weights", {})),
-        reported=dict(data.get("reported", {})), raw=data)
+        reported=dict(data.get("reported", {})), raw=data, models=dict(data.get("models", {})),
+        engines=dict(data.get("engines", {})),
+        features=features_from_dict(data["features"]) if data.get("features") else None)
+
+
+def _inputs(items: List[Dict[str, Any]]) -> Tuple[InputSpec, ...]:
+    return tuple(InputSpec(i["name"], tuple(i["shape"]), i.get("dtype", "float32")) for i in items)
 
 
 def load_card(path: Union[str, Path]) -> ModelCard:
@@ -137,7 +189,13 @@ LABEL_DIR = Path(__file__).resolve().parent / "labels"
 
 def load_labels(card: ModelCard, module_dir: Optional[Union[str, Path]] = None) -> List[str]:
     """Class names in class-id order. Shared lists live in `videohub/labels/<name>.txt`; a file name ending
-    in .txt is looked up in the module folder. Lines may be `<id> <name>` or just `<name>`."""
+    in .txt is looked up in the module folder. Lines may be `<id> <name>` or just `<name>`. `class_ids` names
+    the classes `class_<id>` (datasets whose label names are not available, e.g. YouTube-8M's 3862 classes);
+    `none` (or no `labels` entry) is for models without classes (temporal proposals)."""
+    if card.labels == "none":
+        return []
+    if card.labels == "class_ids":
+        return [f"class_{i}" for i in range(int(card.architecture["num_classes"]))]
     if card.labels.endswith(".txt"):
         if module_dir is None:
             raise ValueError("a module-local label file needs the module folder")

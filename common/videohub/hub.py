@@ -19,7 +19,8 @@ import json
 import os
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -29,9 +30,12 @@ from paddlehub.module.module import RunModule, runnable, serving
 from videohub.card import ModelCard, PreprocessSpec, load_card, load_labels
 from videohub.errors import (EmptyFileError, InputNotFoundError, UnsupportedInputError, VideoHubError,
                              error_record)
-from videohub.pipeline import PreparedVideo, prepare_array, prepare_video
-from videohub.runtime import Predictor, RuntimeOptions, activate
-from videohub.video import DEFAULT_BACKEND, list_videos
+from videohub.pipeline import ArrayReader, PreparedVideo, prepare_array, prepare_video
+from videohub.engines import ENGINES, PRECISIONS, EngineChoice, resolve_engine
+from videohub.runtime import Predictor, RuntimeOptions, activate, create_predictor, trt_shape_ranges
+from videohub.streams import StageTimer, ordered_map, prefetch, progress_bar, progress_enabled
+from videohub.video import DEFAULT_BACKEND, list_videos, open_video
+from videohub import windows as win
 from videohub.weights import inference_files, require_weights
 
 VideoInput = Union[bytes, np.ndarray]
@@ -41,6 +45,9 @@ VideoInput = Union[bytes, np.ndarray]
 SERVING_ALLOWED_DIRS_ENV = "VIDEOHUB_SERVING_ALLOWED_DIRS"
 SERVING_MAX_VIDEO_BYTES_ENV = "VIDEOHUB_SERVING_MAX_VIDEO_BYTES"
 DEFAULT_SERVING_MAX_VIDEO_BYTES = 256 * 1024 * 1024
+# Whole request bodies above this are refused by Flask (HTTP 413) before they are read; see limit_request_size.
+SERVING_MAX_REQUEST_BYTES_ENV = "VIDEOHUB_SERVING_MAX_REQUEST_BYTES"
+DEFAULT_SERVING_MAX_REQUEST_BYTES = 512 * 1024 * 1024
 
 
 class _Item:
@@ -80,7 +87,9 @@ class VideoModuleBase(RunModule):
     __getattribute__ = object.__getattribute__
 
     def __init__(self, backend: str = DEFAULT_BACKEND, cpu_threads: Optional[int] = None,
-                 decode_workers: int = 2, **kwargs: Any):
+                 decode_workers: int = 2, use_tensorrt: bool = False, trt_precision: str = "fp16",
+                 trt_max_videos: int = 8, engine: Optional[str] = None, precision: Optional[str] = None,
+                 **kwargs: Any):
         super(VideoModuleBase, self).__init__()
         self.card: ModelCard = load_card(self.directory)
         require_weights(self.card, self.directory)  # clear message on how to get them, never random weights
@@ -88,20 +97,61 @@ class VideoModuleBase(RunModule):
         self.video_backend = backend
         self.cpu_threads = cpu_threads
         self.decode_workers = max(1, int(decode_workers))
+        # TensorRT (GPU only): `hub.Module(name=..., use_tensorrt=True)`; fp16 by default, dynamic batch of
+        # 1..trt_max_videos videos (see `_trt_shapes`).
+        self.use_tensorrt, self.trt_precision = bool(use_tensorrt), str(trt_precision)
+        self.trt_max_videos = max(1, int(trt_max_videos))
+        # CPU inference engine and precision (videohub.engines): None = the card's fastest verified engine.
+        self.engine, self.precision = engine, precision
+        self.last_stats: Optional[Dict[str, Any]] = None  # stage timings of the last classify call
         self._predictors: Dict[RuntimeOptions, Predictor] = {}
+        limit_request_size()
 
     # ------------------------------------------------------------------ runtime
-    def runtime_options(self, use_gpu: bool = False) -> RuntimeOptions:
-        return RuntimeOptions(use_gpu=bool(use_gpu), onednn=self.card.onednn, cpu_threads=self.cpu_threads,
+    def runtime_options(self, use_gpu: bool = False, engine: Optional[str] = None,
+                        precision: Optional[str] = None) -> RuntimeOptions:
+        opts = RuntimeOptions(use_gpu=bool(use_gpu), onednn=self.card.onednn, cpu_threads=self.cpu_threads,
                               disabled_passes=self.card.disabled_passes)
+        choice = self.engine_choice(use_gpu, engine, precision)
+        return opts if use_gpu else opts.with_(engine=choice.engine, precision=choice.precision)
 
-    def predictor(self, use_gpu: bool = False) -> Predictor:
-        """One predictor per runtime configuration, so `use_gpu` is honoured on every call."""
-        opts = self.runtime_options(use_gpu)
+    def engine_choice(self, use_gpu: bool = False, engine: Optional[str] = None,
+                      precision: Optional[str] = None) -> EngineChoice:
+        """The engine/precision that runs (resolved once per request; fallbacks warn, see videohub.engines)."""
+        key = (engine or self.engine, precision or self.precision, bool(use_gpu))
+        choices = self.__dict__.setdefault("_engine_choices", {})
+        if key not in choices:
+            choices[key] = resolve_engine(self.card, self.directory, key[0], key[1], use_gpu=key[2])
+        return choices[key]
+
+    def predictor(self, use_gpu: bool = False, engine: Optional[str] = None,
+                  precision: Optional[str] = None) -> Predictor:
+        """One predictor per runtime configuration, so `use_gpu` (and the engine) is honoured on every call."""
+        opts = self.runtime_options(use_gpu, engine, precision)
+        if use_gpu and self.use_tensorrt:
+            opts = opts.with_(tensorrt=True, precision=self.trt_precision, trt_shapes=self._trt_shapes())
         if opts not in self._predictors:
             model, params = inference_files(self.directory)
-            self._predictors[opts] = Predictor(model, params, opts)
+            self._predictors[opts] = create_predictor(model, params, opts)
         return self._predictors[opts]
+
+    def _trt_shapes(self):
+        """TensorRT shape ranges: one video's input shapes under the card's preprocessing (and its variants:
+        segments x crops x clips are fixed by them), batch from one video to `trt_max_videos` videos."""
+        per_spec = []
+        for spec in [self.card.preprocess, *self.card.variants.values()]:
+            if spec.crop == "none":
+                raise ValueError(f"{self.card.name}: TensorRT needs a fixed input size; crop 'none' keeps the "
+                                 "video's own size")
+            dummy = np.zeros((max(spec.min_frames, 16), 256, 256, 3), np.uint8)
+            per_spec.append([a.shape for a in prepare_array(dummy, spec).arrays])
+        names = [i.name for i in self.card.inputs]
+        if len({tuple(s[1:] for s in shapes) for shapes in per_spec}) != 1:
+            raise ValueError(f"{self.card.name}: the preprocessing variants give different per-row input shapes "
+                             f"{per_spec}; TensorRT would need one engine per variant")
+        lo = [min(shapes[i][0] for shapes in per_spec) for i in range(len(names))]
+        hi = [max(shapes[i][0] for shapes in per_spec) * self.trt_max_videos for i in range(len(names))]
+        return trt_shape_ranges(names, [shape[1:] for shape in per_spec[0]], lo, hi)
 
     # ------------------------------------------------------------------ inputs
     def _items(self, paths: Optional[Sequence[str]], videos: Optional[Sequence[VideoInput]]) -> List[_Item]:
@@ -123,51 +173,70 @@ class VideoModuleBase(RunModule):
                     "[T, H, W, 3]")))
         return items
 
-    def _prepare(self, item: _Item, spec: Optional[PreprocessSpec] = None) -> PreparedVideo:
+    def _prepare(self, item: _Item, spec: Optional[PreprocessSpec] = None,
+                 timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
         if item.error is not None:
             raise item.error
         spec = spec or self.card.preprocess
         if item.frames is not None:
-            return prepare_array(item.frames, spec, name=item.name)
+            t = time.perf_counter()
+            prepared = prepare_array(item.frames, spec, name=item.name)
+            if timings is not None:
+                timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t
+            return prepared
         if item.data is not None:
             if not item.data:
                 raise EmptyFileError(f"{item.name} is empty (0 bytes)")
             with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
                 tmp.write(item.data)
                 tmp.flush()
-                return prepare_video(tmp.name, spec, self.video_backend)
-        return prepare_video(item.path, spec, self.video_backend)
+                return prepare_video(tmp.name, spec, self.video_backend, timings)
+        return prepare_video(item.path, spec, self.video_backend, timings)
 
-    def _prepared_stream(self, items: List[_Item], spec: Optional[PreprocessSpec] = None
+    def _prepared_stream(self, items: List[_Item], spec: Optional[PreprocessSpec] = None,
+                         timer: Optional[StageTimer] = None, ahead: Optional[int] = None
                          ) -> Iterator[Tuple[_Item, Optional[PreparedVideo], Optional[BaseException]]]:
-        """Decode/preprocess in worker threads, a bounded number ahead, yielding in input order."""
+        """Decode/preprocess in `decode_workers` threads, at most `ahead` items in advance (bounded memory),
+        yielding `(item, prepared, error)` in input order while the caller runs the model."""
 
         def work(item):
+            timings: Dict[str, float] = {}
             try:
-                return item, self._prepare(item, spec), None
-            except Exception as exc:  # every failure becomes that item's error record
-                return item, None, exc
+                return self._prepare(item, spec, timings)
+            finally:
+                if timer is not None:
+                    timer.merge(timings)
 
-        if self.decode_workers == 1 or len(items) == 1:
-            for item in items:
-                yield work(item)
-            return
-        window = 2 * self.decode_workers
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="videohub-decode") as pool:
-            pending = [pool.submit(work, it) for it in items[:window]]
-            next_item = window
-            while pending:
-                result = pending.pop(0).result()
-                if next_item < len(items):
-                    pending.append(pool.submit(work, items[next_item]))
-                    next_item += 1
-                yield result
+        workers = 0 if len(items) <= 1 else self.decode_workers
+        return ordered_map(work, items, workers=workers, ahead=ahead)
+
+    @contextmanager
+    def _open_reader(self, item: _Item):
+        """A reader over one item (a path, bytes through a temporary file, or frames)."""
+        if item.error is not None:
+            raise item.error
+        if item.frames is not None:
+            yield ArrayReader(item.frames, name=item.name)
+        elif item.data is not None:
+            if not item.data:
+                raise EmptyFileError(f"{item.name} is empty (0 bytes)")
+            with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
+                tmp.write(item.data)
+                tmp.flush()
+                with open_video(tmp.name, self.video_backend) as reader:
+                    yield reader
+        else:
+            with open_video(item.path, self.video_backend) as reader:
+                yield reader
 
     def _serving_items(self, videos: Optional[List[str]], paths: Optional[List[str]]) -> List[_Item]:
         """Request fields -> items: `videos` are base64-encoded files (size-limited), `paths` must lie in the
         server's allow-list. Problems become per-item errors."""
         if videos is None and paths is None:
             raise ValueError("the request needs `videos` (base64-encoded video files) or `paths`")
+        for field, value in (("videos", videos), ("paths", paths)):
+            if value is not None and not isinstance(value, list):  # a bare string would be read char by char
+                raise ValueError(f"`{field}` must be a list, got {type(value).__name__}")
         limit = int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
         items: List[_Item] = []
         for i, text in enumerate(videos or []):
@@ -235,8 +304,9 @@ class VideoClassifierModule(VideoModuleBase):
     # ------------------------------------------------------------------ public API
     def classify(self, paths: Optional[Sequence[str]] = None, videos: Optional[Sequence[VideoInput]] = None,
                  use_gpu: bool = False, threshold: Optional[float] = None, top_k: Optional[int] = None,
-                 batch_size: int = 1, strict: bool = False, preprocess: Optional[str] = None
-                 ) -> List[Dict[str, Any]]:
+                 batch_size: int = 1, strict: bool = False, preprocess: Optional[str] = None,
+                 window: Optional[float] = None, stride: Optional[float] = None,
+                 progress: Optional[bool] = None) -> List[Dict[str, Any]]:
         """Classify videos; one result per input, in input order.
 
         Args:
@@ -245,44 +315,187 @@ class VideoClassifierModule(VideoModuleBase):
             use_gpu: run on the GPU predictor.
             threshold: drop labels whose probability is below it.
             top_k: at most this many labels per video.
-            batch_size: videos per predictor run.
+            batch_size: videos (or windows) per predictor run.
             strict: raise the first error instead of recording it.
             preprocess: a named preprocessing variant of the card (e.g. "tencrop"); default: the card's.
+            window: classify each video in sliding windows of this many seconds (long videos); each result
+                then also has `windows: [{start, end, prediction}]`, and `prediction` is the mean of the
+                windows' probabilities.
+            stride: seconds between window starts (default: `window`, back to back).
+            progress: a progress bar on stderr; default: only for several inputs and when stderr is a terminal.
         Returns:
             `[{"path": name, "prediction": {label: prob}}]`; an input that failed gets
             `{"path": name, "error": {"type": ..., "message": ...}}` in its place instead.
         """
-        return self._classify_items(self._items(paths, videos), use_gpu=use_gpu, threshold=threshold,
-                                    top_k=top_k, batch_size=batch_size, strict=strict, preprocess=preprocess)
+        items = self._items(paths, videos)
+        if window is not None:
+            win.check_window_args(window, stride)
+            return [self._windowed_item(item, window, stride, use_gpu=use_gpu, threshold=threshold, top_k=top_k,
+                                        batch_size=batch_size, strict=strict, preprocess=preprocess,
+                                        progress=progress) for item in items]
+        return self._classify_items(items, use_gpu=use_gpu, threshold=threshold, top_k=top_k,
+                                    batch_size=batch_size, strict=strict, preprocess=preprocess, progress=progress)
 
     def _classify_items(self, items: List[_Item], use_gpu: bool = False, threshold: Optional[float] = None,
                         top_k: Optional[int] = None, batch_size: int = 1, strict: bool = False,
-                        preprocess: Optional[str] = None) -> List[Dict[str, Any]]:
+                        preprocess: Optional[str] = None, progress: Optional[bool] = False
+                        ) -> List[Dict[str, Any]]:
+        """The batch pipeline: worker threads decode and preprocess ahead (bounded) while this thread runs
+        batches through the predictor; results in input order, errors in place. Stage timings of the call
+        are left in `self.last_stats` (model utilisation = model seconds / wall seconds)."""
         spec = self.card.preprocess_for(preprocess)
         top_k = self.default_top_k if top_k is None else top_k
         threshold = self.default_threshold if threshold is None else threshold
+        batch_size = max(1, int(batch_size))
         results: List[Optional[Dict[str, Any]]] = [None] * len(items)
         batch: List[Tuple[int, _Item, PreparedVideo]] = []
+        timer = StageTimer()
+        bar = progress_bar(len(items), progress_enabled(progress, len(items)))
 
         def flush():
             if not batch:
                 return
-            probs = self._run_batch([(it, pv) for _, it, pv in batch], use_gpu)
+            with timer.stage("model"):
+                probs = self._run_batch([(it, pv) for _, it, pv in batch], use_gpu)
             for (pos, it, _), pr in zip(batch, probs):
                 results[pos] = {"path": it.name, "prediction": self._prediction(pr, top_k, threshold)}
+            bar.update(len(batch))
             batch.clear()
 
-        for pos, (item, prepared, exc) in enumerate(self._prepared_stream(items, spec)):
-            if exc is not None:
-                if strict:
-                    raise exc
-                results[pos] = {"path": item.name, "error": error_record(exc)}
-                continue
-            batch.append((pos, item, prepared))
-            if len(batch) >= max(1, int(batch_size)):
-                flush()
-        flush()
+        # Enough items in flight to fill the next batch while the current one runs.
+        ahead = max(2 * self.decode_workers, batch_size + self.decode_workers)
+        try:
+            for pos, (item, prepared, exc) in enumerate(self._prepared_stream(items, spec, timer, ahead)):
+                if exc is not None:
+                    if strict:
+                        raise exc
+                    results[pos] = {"path": item.name, "error": error_record(exc)}
+                    bar.update(1)
+                    continue
+                batch.append((pos, item, prepared))
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+        finally:
+            bar.close()
+            self.last_stats = timer.stop().as_dict()
         return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ long videos and streams
+    def _window_results(self, source, use_gpu: bool, top_k: Optional[int], threshold: Optional[float],
+                        batch_size: int, timer: StageTimer) -> Iterator[Tuple[win.Window, np.ndarray]]:
+        """(window, probabilities) for `(window, prepared)` pairs made in a background thread (memory: a
+        few windows), the model running batches of windows here."""
+        batch: List[Tuple[win.Window, PreparedVideo]] = []
+        for pair in prefetch(source, ahead=max(2, batch_size)):
+            batch.append(pair)
+            if len(batch) >= max(1, int(batch_size)):
+                with timer.stage("model"):
+                    probs = self._run_batch([(None, pv) for _, pv in batch], use_gpu)
+                yield from zip([w for w, _ in batch], probs)
+                batch.clear()
+        if batch:
+            with timer.stage("model"):
+                probs = self._run_batch([(None, pv) for _, pv in batch], use_gpu)
+            yield from zip([w for w, _ in batch], probs)
+
+    def _windowed_result(self, name: str, pairs: Iterator[Tuple[win.Window, np.ndarray]], top_k: Optional[int],
+                         threshold: Optional[float], progress_total: Optional[int] = None,
+                         progress: Optional[bool] = None) -> Dict[str, Any]:
+        top_k = self.default_top_k if top_k is None else top_k
+        threshold = self.default_threshold if threshold is None else threshold
+        windows, probs = [], []
+        bar = progress_bar(progress_total, progress_enabled(progress, progress_total), desc="windows",
+                           unit="window")
+        try:
+            for w, p in pairs:
+                windows.append({**w.as_dict(), "prediction": self._prediction(p, top_k, threshold)})
+                probs.append(p)
+                bar.update(1)
+        finally:
+            bar.close()
+        return {"path": name, "prediction": self._prediction(win.aggregate(probs), top_k, threshold),
+                "windows": windows}
+
+    def _windowed_item(self, item: _Item, window: float, stride: Optional[float], use_gpu: bool = False,
+                       threshold: Optional[float] = None, top_k: Optional[int] = None, batch_size: int = 1,
+                       strict: bool = False, preprocess: Optional[str] = None,
+                       progress: Optional[bool] = None) -> Dict[str, Any]:
+        spec = self.card.preprocess_for(preprocess)
+        timer = StageTimer()
+
+        def source():
+            with self._open_reader(item) as reader:
+                it = win.file_windows(reader, spec, window, stride)
+                while True:  # decode + preprocess of each window, timed in the background thread
+                    t = time.perf_counter()
+                    pair = next(it, None)
+                    timer.add("decode", time.perf_counter() - t)
+                    if pair is None:
+                        return
+                    yield pair
+
+        try:
+            pairs = self._window_results(source(), use_gpu, top_k, threshold, batch_size, timer)
+            return self._windowed_result(item.name, pairs, top_k, threshold, progress=progress)
+        except Exception as exc:  # the whole video fails: no result from whatever windows happened to decode
+            if strict:
+                raise
+            return {"path": item.name, "error": error_record(exc)}
+        finally:
+            self.last_stats = timer.stop().as_dict()
+
+    def classify_windows(self, path: Optional[str] = None, video: Optional[VideoInput] = None,
+                         stream: Optional[Union[int, str]] = None, window: float = 10.0,
+                         stride: Optional[float] = None, fps: Optional[float] = None,
+                         max_seconds: Optional[float] = None, use_gpu: bool = False,
+                         threshold: Optional[float] = None, top_k: Optional[int] = None, batch_size: int = 1,
+                         preprocess: Optional[str] = None, progress: Optional[bool] = None) -> Dict[str, Any]:
+        """Classify one long video or a stream in sliding windows; raises on error.
+
+        Give one of `path` (a file, decoded sparsely by seeking), `video` (bytes or a frame array), or
+        `stream`: a webcam index (0), a stream URL (rtsp://, http://, anything this OpenCV's FFmpeg opens) or
+        a file read sequentially. A stream keeps only its last `window` seconds of frames, scaled to the
+        model's size; `fps` overrides the rate it reports, `max_seconds` stops a stream that never ends.
+        Returns `{"path", "prediction" (mean of the windows' probabilities), "windows": [{start, end,
+        prediction}]}`. Use `iter_windows` to get windows as they complete (live streams).
+        """
+        if stream is not None:
+            name = str(stream)
+            pairs = self.iter_windows(stream, window, stride, fps=fps, max_seconds=max_seconds, use_gpu=use_gpu,
+                                      batch_size=batch_size, preprocess=preprocess, _raw=True)
+            return self._windowed_result(name, pairs, top_k, threshold, progress=progress)
+        items = self._items(None if path is None else [path], None if video is None else [video])
+        if len(items) != 1:
+            raise ValueError("give exactly one of path, video or stream")
+        return self._windowed_item(items[0], window, stride, use_gpu=use_gpu, threshold=threshold, top_k=top_k,
+                                   batch_size=batch_size, strict=True, preprocess=preprocess, progress=progress)
+
+    def iter_windows(self, stream: Union[int, str], window: float = 10.0, stride: Optional[float] = None,
+                     fps: Optional[float] = None, max_seconds: Optional[float] = None, use_gpu: bool = False,
+                     threshold: Optional[float] = None, top_k: Optional[int] = None, batch_size: int = 1,
+                     preprocess: Optional[str] = None, _raw: bool = False) -> Iterator[Any]:
+        """Yield `{start, end, prediction}` for each window of a stream (webcam index, URL or file read
+        sequentially) as soon as it is complete; the last window, ending where the stream ends, comes last."""
+        spec = self.card.preprocess_for(preprocess)
+        timer = StageTimer()
+        capture = win.CaptureStream(stream, fps=fps)
+
+        def source():
+            try:
+                yield from win.stream_windows(capture.frames(), capture.fps, spec, window, stride,
+                                              name=str(stream), max_seconds=max_seconds)
+            finally:
+                capture.close()
+
+        pairs = self._window_results(source(), use_gpu, top_k, threshold, batch_size, timer)
+        if _raw:
+            yield from pairs
+            return
+        t_k = self.default_top_k if top_k is None else top_k
+        thr = self.default_threshold if threshold is None else threshold
+        for w, p in pairs:
+            yield {**w.as_dict(), "prediction": self._prediction(p, t_k, thr)}
 
     # ------------------------------------------------------------------ hub run
     @runnable
@@ -300,7 +513,12 @@ class VideoClassifierModule(VideoModuleBase):
                             help="stop at the first bad input instead of reporting it")
         parser.add_argument("--preprocess", default=None,
                             help=f"preprocessing variant: default, {', '.join(self.card.variants) or '(none)'}")
+        parser.add_argument("--engine", choices=("auto", *ENGINES), default=self.engine or "auto",
+                            help="CPU inference engine; auto: the card's fastest verified one that is installed")
+        parser.add_argument("--precision", choices=PRECISIONS, default=self.precision,
+                            help="fp32 (default), bf16 or int8 where the engine, CPU and card allow it")
         args = parser.parse_args(argvs)
+        self.engine, self.precision = args.engine, args.precision
         paths = expand_input_path(args.input_path)
         if not paths:
             print(f"no videos found in {args.input_path}", file=sys.stderr)
@@ -328,6 +546,23 @@ class VideoClassifierModule(VideoModuleBase):
             raise ValueError(f"unknown request fields: {sorted(kwargs)}")
         items = self._serving_items(videos, paths)
         return self._classify_items(items, use_gpu=use_gpu, top_k=top_k, threshold=threshold)
+
+
+def limit_request_size() -> Optional[int]:
+    """Give Flask apps created from now on a request-body limit (HTTP 413 before the body is read).
+
+    `hub serving` builds its Flask app after constructing the modules, and offers no hook of its own, so the
+    limit goes into Flask's class-level defaults; that is only done when Flask is already loaded (it is in
+    `hub serving`; plain `hub.Module` users never load it) and only if no limit was set. Returns the limit.
+    """
+    flask = sys.modules.get("flask")
+    if flask is None:
+        return None
+    defaults = flask.Flask.default_config
+    if defaults.get("MAX_CONTENT_LENGTH") is None:
+        limit = int(os.environ.get(SERVING_MAX_REQUEST_BYTES_ENV, DEFAULT_SERVING_MAX_REQUEST_BYTES))
+        flask.Flask.default_config = type(defaults)({**defaults, "MAX_CONTENT_LENGTH": limit})
+    return flask.Flask.default_config["MAX_CONTENT_LENGTH"]
 
 
 def allowed_server_path(path: str) -> str:

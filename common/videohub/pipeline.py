@@ -47,6 +47,12 @@ def frames_to_views(frames: np.ndarray, spec: PreprocessSpec) -> List[np.ndarray
         crops = transforms.three_crop(frames, spec.crop_size)
     elif spec.crop == "ten":
         crops = transforms.ten_crop(frames, spec.crop_size)
+    elif spec.crop == "multicrop":  # SlowFast test views (PaddleVideo MultiCrop, test mode, 3 spatial views)
+        crops = transforms.multi_crop(frames, spec.crop_size)
+    elif spec.crop == "multicrop_center":  # its middle view: a deterministic stand-in for the predictor's random crop
+        crops = transforms.multi_crop(frames, spec.crop_size)[1:2]
+    elif spec.crop == "full_res":  # PP-TSM dense test views (GroupFullResSample)
+        crops = transforms.full_res_crop(frames, spec.crop_size)
     elif spec.crop == "none":
         crops = [frames]
     else:
@@ -62,6 +68,12 @@ def stack_views(views: List[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
     if spec.views == "time":  # TSN: all views of all segments along T, averaged inside the network
         axis = spec.layout.index("T")
         return np.concatenate(views, axis=axis)[None]
+    if spec.views == "superimage":  # StNet: each segment's seg_len frames stacked along channels
+        if spec.layout != "TCHW":
+            raise ValueError("superimage views need the TCHW layout")
+        rows = np.stack(views)  # [V, T, C, H, W] -> [V, T / seg_len, seg_len * C, H, W]
+        v, t, c, h, w = rows.shape
+        return rows.reshape(v, t // spec.sampler.seg_len, spec.sampler.seg_len * c, h, w)
     raise ValueError(f"unknown views mode {spec.views!r}")
 
 
@@ -98,6 +110,14 @@ def check_length(info: VideoInfo, spec: PreprocessSpec) -> None:
             f"{info.path!r} has {info.num_frames} frames; this model needs at least {spec.min_frames}")
 
 
+def prepare_frames(frames: List[np.ndarray], idx: np.ndarray, info: VideoInfo,
+                   spec: PreprocessSpec) -> PreparedVideo:
+    """Scaled frames, decoded at `idx.reshape(-1)` ([clips, frames] sampled indices), -> network inputs."""
+    clips = np.stack(frames).reshape(idx.shape[0], idx.shape[1], *frames[0].shape)
+    views = [v for clip in clips for v in frames_to_views(clip, spec)]
+    return PreparedVideo(split_pathways(stack_views(views, spec), spec), info, idx)
+
+
 def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
                    timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
     """Sample, decode, scale, crop, normalise one opened video. `timings` (optional) receives the seconds
@@ -110,9 +130,7 @@ def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
     # is reported as truncated instead of being classified from whatever frames happen to be left.
     frames = reader.get_frames(np.append(idx.reshape(-1), info.num_frames - 1), scale_transform(spec))[:-1]
     t1 = time.perf_counter()
-    clips = np.stack(frames).reshape(idx.shape[0], idx.shape[1], *frames[0].shape)
-    views = [v for clip in clips for v in frames_to_views(clip, spec)]
-    prepared = PreparedVideo(split_pathways(stack_views(views, spec), spec), info, idx)
+    prepared = prepare_frames(frames, idx, info, spec)
     if timings is not None:
         timings["decode"] = timings.get("decode", 0.0) + t1 - t0
         timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t1

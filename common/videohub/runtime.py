@@ -47,6 +47,10 @@ class RuntimeOptions:
     trt_min_subgraph: int = 3
     ir_optim: bool = True
     disabled_passes: Tuple[str, ...] = ()
+    engine: str = "paddle"           # "paddle" | "onnxruntime" | "openvino" (CPU; see videohub.engines)
+    # TensorRT dynamic shapes, one (input name, min, opt, max) per input; see `trt_shape_ranges`.
+    trt_shapes: Tuple[Tuple[str, Tuple[int, ...], Tuple[int, ...], Tuple[int, ...]], ...] = ()
+    trt_cache_dir: Optional[str] = None  # where the TensorRT-converted PIR model is kept
 
     def with_(self, **changes) -> "RuntimeOptions":
         return replace(self, **changes)
@@ -68,15 +72,24 @@ class Predictor:
         if options.use_gpu and not gpu_available():
             raise RuntimeError("use_gpu=True but this paddle has no CUDA device available "
                                "(install paddlepaddle-gpu and check CUDA_VISIBLE_DEVICES)")
+        if options.tensorrt and not options.use_gpu:
+            raise ValueError("TensorRT needs use_gpu=True")
+        if options.tensorrt and Path(model_path).suffix == ".json":
+            # PIR models (.json): TensorRT subgraphs are made by paddle.tensorrt.convert, not by the Config
+            model_path, params_path = convert_tensorrt(model_path, options)
         config = inference.Config(str(model_path), str(params_path))
         if options.use_gpu:
             config.enable_use_gpu(options.gpu_mem_mb, options.gpu_id)
-            if options.tensorrt:
+            if options.tensorrt and Path(model_path).suffix == ".pdmodel":  # legacy IR: the Config's TensorRT
                 precision = {"fp32": inference.PrecisionType.Float32,
                              "fp16": inference.PrecisionType.Half}[options.precision]
                 config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=options.trt_max_batch,
                                               min_subgraph_size=options.trt_min_subgraph,
                                               precision_mode=precision, use_static=False, use_calib_mode=False)
+                if options.trt_shapes:
+                    config.set_trt_dynamic_shape_info({n: list(lo) for n, lo, _, _ in options.trt_shapes},
+                                                      {n: list(hi) for n, _, _, hi in options.trt_shapes},
+                                                      {n: list(opt) for n, _, opt, _ in options.trt_shapes})
         else:
             config.disable_gpu()
             threads = options.cpu_threads or min(os.cpu_count() or 1, 8)
@@ -114,6 +127,55 @@ class Predictor:
     def warmup(self, *arrays: np.ndarray, runs: int = 1) -> None:
         for _ in range(runs):
             self.run(*arrays)
+
+
+def trt_shape_ranges(names: Sequence[str], row_shapes: Sequence[Sequence[int]], min_rows: Sequence[int],
+                     max_rows: Sequence[int], opt_rows: Optional[Sequence[int]] = None
+                     ) -> Tuple[Tuple[str, Tuple[int, ...], Tuple[int, ...], Tuple[int, ...]], ...]:
+    """TensorRT (name, min, opt, max) shapes per input. Only the batch axis varies (rows = videos x views,
+    views = clips x crops); `row_shapes` are the fixed per-row shapes (e.g. [3, T, 224, 224]), set by the
+    card's segments / frames / crop size. `opt_rows` defaults to `min_rows` (one video: serving latency)."""
+    opt_rows = min_rows if opt_rows is None else opt_rows
+    return tuple((n, (int(lo),) + tuple(r), (int(opt),) + tuple(r), (int(hi),) + tuple(r))
+                 for n, r, lo, opt, hi in zip(names, row_shapes, min_rows, opt_rows, max_rows))
+
+
+def convert_tensorrt(model_path: Union[str, Path], options: RuntimeOptions) -> Tuple[Path, Path]:
+    """Convert a PIR model with `paddle.tensorrt.convert` (GPU builds only) for the shape ranges in
+    `options.trt_shapes` and precision `options.precision`; the result is kept in `options.trt_cache_dir`
+    (default: beside the model) under a name that encodes precision and shapes, and reused."""
+    import hashlib
+
+    if not options.trt_shapes:
+        raise ValueError("TensorRT needs the dynamic shape ranges of every input (RuntimeOptions.trt_shapes)")
+    try:
+        import paddle.tensorrt as ptrt
+        from paddle.tensorrt.export import Input, PrecisionMode, TensorRTConfig
+    except ImportError as exc:
+        raise RuntimeError("TensorRT needs a paddlepaddle-gpu build with TensorRT (paddle.tensorrt)") from exc
+    key = hashlib.sha256(repr((options.precision, options.trt_shapes)).encode()).hexdigest()[:12]
+    cache = Path(options.trt_cache_dir or Path(model_path).parent) / f"trt_{options.precision}_{key}"
+    prefix = cache / MODEL_BASENAME
+    if not prefix.with_suffix(".json").exists():
+        inputs = [Input(min_input_shape=lo, optim_input_shape=opt, max_input_shape=hi, name=name)
+                  for name, lo, opt, hi in options.trt_shapes]
+        precision = {"fp32": PrecisionMode.FP32, "fp16": PrecisionMode.FP16}[options.precision]
+        cfg = TensorRTConfig(inputs=inputs, precision_mode=precision, min_subgraph_size=options.trt_min_subgraph,
+                             save_model_dir=str(prefix))
+        cache.mkdir(parents=True, exist_ok=True)
+        ptrt.convert(str(Path(model_path).with_suffix("")), cfg)
+    return prefix.with_suffix(".json"), prefix.with_suffix(".pdiparams")
+
+
+def create_predictor(model_path: Union[str, Path], params_path: Union[str, Path],
+                     options: RuntimeOptions = RuntimeOptions()):
+    """A predictor on `options.engine`: Paddle Inference, or ONNX Runtime / OpenVINO over the paddle2onnx
+    conversion of the same export (cached beside it). Engine choice and fallback: videohub.engines."""
+    if options.engine == "paddle":
+        return Predictor(model_path, params_path, options)
+    from videohub.engines import make_predictor
+
+    return make_predictor(options.engine, options.precision, model_path, params_path, options.cpu_threads)
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -102,6 +102,33 @@ def three_crop(frames: np.ndarray, size: int) -> List[np.ndarray]:
     return [frames[..., y:y + size, x:x + size, :] for y in ys]
 
 
+def multi_crop(frames: np.ndarray, size: int, num: int = 3) -> List[np.ndarray]:
+    """PaddleVideo `MultiCrop(test_mode=True)` (SlowFast's spatial views), spatial index 0..num-1: along the long
+    side at 0, `ceil(gap) * i`, ..., the end; across it at `ceil((short - size) / 2)` (ceil, not floor)."""
+    if num < 2:
+        raise ValueError("multi_crop needs at least 2 views (its gap divides by num - 1)")
+    h, w = frames.shape[-3:-1]
+    if w < size or h < size:
+        raise ValueError(f"frame {w}x{h} is smaller than the {size}x{size} crop")
+    long_, short = (h, w) if h > w else (w, h)
+    gap = int(np.ceil((long_ - size) / (num - 1)))
+    across = int(np.ceil((short - size) / 2))
+    along = [0] + [gap * i for i in range(1, num - 1)] + [long_ - size]
+    boxes = [(across, a) if h > w else (a, across) for a in along]  # (x, y)
+    return [frames[..., y:y + size, x:x + size, :] for x, y in boxes]
+
+
+def full_res_crop(frames: np.ndarray, size: int) -> List[np.ndarray]:
+    """PaddleVideo `GroupFullResSample(flip=False)` (PP-TSM dense test): left, right, centre at multiples of
+    `step = (W - size) // 4` (so the right crop starts at 4 * step, not W - size), rows at 2 * h_step."""
+    h, w = frames.shape[-3:-1]
+    if w < size or h < size:
+        raise ValueError(f"frame {w}x{h} is smaller than the {size}x{size} crop")
+    w_step, h_step = (w - size) // 4, (h - size) // 4
+    y = 2 * h_step
+    return [frames[..., y:y + size, x:x + size, :] for x in (0, 4 * w_step, 2 * w_step)]
+
+
 def ten_crop(frames: np.ndarray, size: int) -> List[np.ndarray]:
     """Four corners + centre, each followed by its horizontal flip (PaddleVideo `TenCrop` order)."""
     h, w = frames.shape[-3:-1]

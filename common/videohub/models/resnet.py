@@ -20,7 +20,7 @@ pickles by parameter name (``load_into(..., use_structured_name=False)``). Build
 """
 from __future__ import annotations
 
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import paddle
 import paddle.nn as nn
@@ -236,6 +236,13 @@ class Recognizer2D(nn.Layer):
         """InputSpec for export: dynamic batch, dynamic T unless the backbone shifts over a fixed T."""
         return [InputSpec([None, self.fixed_num_seg, 3, size, size], "float32", "imgs")]
 
+    @property
+    def head_keys(self) -> Tuple[str, ...]:
+        """The classifier layer (re-initialised for a new label set): the head's FC or the backbone's own."""
+        if self.head is None:
+            return tuple(f"backbone.{k}" for k in self.backbone.head_keys)
+        return ("head.fc",)
+
     def forward(self, imgs: paddle.Tensor) -> paddle.Tensor:
         num_seg = dim(imgs, 1)
         x = paddle.flatten(imgs, 0, 1)  # [N*T, 3, H, W]
@@ -321,6 +328,7 @@ class _MV2Stage(nn.Layer):
 class PPTSMMobileNetV2(nn.Layer):
     """MobileNetV2 (x1.0) with TSM and segment consensus: [N*num_seg, 3, H, W] → [N, num_classes] logits."""
 
+    head_keys = ("out",)
     _SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
                  (6, 320, 1, 1))  # expansion t, channels c, units n, stride s
 
@@ -405,6 +413,7 @@ class PPTSMMobileNetV3(nn.Layer):
     The dropout before the FC is fluid-style ``downscale_in_infer``: at inference the features are scaled by 1-p.
     """
 
+    head_keys = ("fc",)
     _LARGE = ((3, 16, 16, False, "relu", 1), (3, 64, 24, False, "relu", 2), (3, 72, 24, False, "relu", 1),
               (5, 72, 40, True, "relu", 2), (5, 120, 40, True, "relu", 1), (5, 120, 40, True, "relu", 1),
               (3, 240, 80, False, "hardswish", 2), (3, 200, 80, False, "hardswish", 1),
@@ -457,7 +466,8 @@ def tsm_r50(num_classes: int = 400, num_seg: int = 8, depth: int = 50) -> Recogn
 def pptsm_r50(num_classes: int = 400, num_seg: int = 8, depth: int = 50) -> Recognizer2D:
     """PP-TSM: ResNetTweaksTSM (vd, leaky ReLU, shift 1/num_seg) + ppTSMHead. depth=101 for the R101 dense model.
 
-    Its exported predictor needs ``config.disable_mkldnn()`` (oneDNN conv fusion crashes on it).
+    Under oneDNN, paddle 3.3.1's ``conv_activation_onednn_fuse_pass`` segfaults on its conv + leaky ReLU; the
+    module card switches that one pass off (``disabled_passes``) and keeps oneDNN.
     """
     return Recognizer2D(ResNet(depth, "vd", "leaky_relu", num_seg=num_seg),
                         ClipHead(2048, num_classes, consensus="feature", drop_ratio=0.5),

@@ -101,6 +101,8 @@ class LegacyAttentionLSTM(_FluidAttentionLSTMBase):
     """PaddleCV/video AttentionLSTM (YouTube-8M rgb + audio). forward(rgb, audio, lengths=None) → (output, logit)."""
 
     input_names = ("rgb", "audio")
+    head_keys = ("fc_logit",)  # classifier layer (videohub.training); outputs are (sigmoid, logit)
+    logits_output = 1
 
     def __init__(self, num_classes: int = 3862, feature_dims: Sequence[int] = (1024, 128),
                  embedding_size: int = 512, lstm_size: int = 1024, drop_rate: float = 0.5):
@@ -135,6 +137,8 @@ class VideoTagAttentionLSTM(_FluidAttentionLSTMBase):
     """VideoTag AttentionLSTM over TSN features. forward(rgb, lengths=None) → (output, logit)."""
 
     input_names = ("rgb",)
+    head_keys = ("fc_logit",)
+    logits_output = 1
 
     def __init__(self, num_classes: int = 3396, feature_dim: int = 2048, embedding_size: int = 1024,
                  lstm_size: int = 512, drop_rate: float = 0.5):
@@ -190,6 +194,8 @@ class AttentionCluster(nn.Layer):
 
     input_names = ("rgb", "audio")
     output_names = ("output", "logit")
+    head_keys = ("logistic",)
+    logits_output = 1
 
     def __init__(self, num_classes: int = 3862, feature_dims: Sequence[int] = (1024, 128),
                  cluster_nums: Sequence[int] = (32, 32), drop_rate: float = 0.5):
@@ -259,6 +265,8 @@ class NeXtVLAD(nn.Layer):
 
     input_names = ("rgb", "audio")
     output_names = ("output", "logits")
+    head_keys = ("logits_clf",)
+    logits_output = 1
 
     def __init__(self, num_classes: int = 3862, video_feature_size: int = 1024, audio_feature_size: int = 128,
                  cluster_size: int = 128, hidden_size: int = 2048, groups: int = 8, expansion: int = 2,
@@ -343,6 +351,7 @@ class AttentionLSTMYT8M(nn.Layer):
 
     input_names = ("rgb_data", "rgb_len", "rgb_mask", "audio_data", "audio_len", "audio_mask")
     output_names = ("output",)
+    head_keys = ("head.fc_logit",)  # classifier layer (videohub.training)
 
     def __init__(self, num_classes: int = 3862, feature_dims: Sequence[int] = (1024, 128),
                  embedding_size: int = 512, lstm_size: int = 1024):

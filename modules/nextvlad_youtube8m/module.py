@@ -1,0 +1,17 @@
+"""nextvlad_youtube8m: YouTube-8M multi-label classification with NeXtVLAD. Everything else is in card.json."""
+from paddlehub.module.module import moduleinfo
+
+from videohub.sequence import FeatureClassifierModule
+
+
+@moduleinfo(
+    name="nextvlad_youtube8m",
+    version="2.0.0",
+    summary="NeXtVLAD (legacy PaddleCV), YouTube-8M rgb+audio features, 3862 classes, sigmoid scores",
+    author="videohub",
+    author_email="",
+    type="video/classification",
+    meta=FeatureClassifierModule,
+)
+class NeXtVLADYouTube8M:
+    """`classify(features=[{"rgb": [T,1024], "audio": [T,128]}], paths=["x.pkl"], top_k=20, threshold=0.0)`."""
