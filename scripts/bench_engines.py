@@ -17,7 +17,6 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+
+from videohub.measure import median_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VIDEOHUB_SHARED", REPO.parent / "shared"))
@@ -40,16 +41,6 @@ GFLOP = {"i3d": 222.3, "tsm_r50": 65.4}
 PEAK = {"fp32": 475.0, "bf16": 880.0}
 COMBOS = [("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
           ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8")]
-
-
-def median_seconds(fn, runs: int) -> float:
-    fn()  # warm-up (first-run compilation, caches)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def load_module_card(name_or_dir: str):
@@ -135,12 +126,12 @@ def bench(args) -> List[Dict]:
             row["skipped"] = f"{type(exc).__name__}: {exc}"[:300]
             continue
         x = inputs[0]
-        row["model_s"] = round(median_seconds(lambda: predictor.run(*x), args.runs), 3)
+        row["model_s"] = round(median_seconds(lambda: predictor.run(*x), args.runs, warmup=1), 3)
         if clips:
             def e2e():
                 prepared = prepare_video(str(clips[0]), card.preprocess)
                 predictor.run(*prepared.arrays)
-            row["e2e_s"] = round(median_seconds(e2e, max(1, args.runs // 2)), 3)
+            row["e2e_s"] = round(median_seconds(e2e, max(1, args.runs // 2), warmup=1), 3)
         if gflop:
             row["gflops"] = round(gflop / row["model_s"], 1)
             row["peak_fraction"] = round(row["gflops"] / PEAK[precision], 2) if precision in PEAK else None

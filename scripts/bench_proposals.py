@@ -15,22 +15,14 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
+from videohub.measure import median_seconds
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "data" / "samples" / "bmn_example_feat.json"
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main(argv=None) -> int:
@@ -55,9 +47,9 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     outs = module.run_network(x)                      # warm-up (predictor creation + first run)
     first_s = time.perf_counter() - t
-    network_s = median_time(lambda: module.run_network(x), args.repeat)
+    network_s = median_seconds(lambda: module.run_network(x), args.repeat)
     props = module.proposals(*outs, duration, args.top_k)
-    post_s = median_time(lambda: module.proposals(*outs, duration, args.top_k), args.repeat)
+    post_s = median_seconds(lambda: module.proposals(*outs, duration, args.top_k), args.repeat)
     n = len(props)
     row = {"input": Path(args.input).name, "duration_s": duration, "proposals_per_video": n,
            "first_run_s": round(first_s, 3), "network_s": round(network_s, 4), "postprocess_s": round(post_s, 4),

@@ -11,28 +11,15 @@ import argparse
 import json
 import os
 import platform
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from videohub.measure import median_seconds, peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, onednn) -> dict:
@@ -57,11 +44,11 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
         prepared = prepare_video(clip, card.preprocess, timings=timings)  # cold (first) decode
         x = prepared.arrays
         predictor.run(*x)  # warm-up
-        decode = median_time(lambda: prepare_video(clip, card.preprocess), repeat)
+        decode = median_seconds(lambda: prepare_video(clip, card.preprocess), repeat)
         split = {}
         for _ in range(repeat):
             prepare_video(clip, card.preprocess, timings=split)
-        model = median_time(lambda: predictor.run(*x), repeat)
+        model = median_seconds(lambda: predictor.run(*x), repeat)
         row = {"clip": Path(clip).name, "input_shapes": [list(a.shape) for a in x],
                "frames_in_video": prepared.info.num_frames, "video_seconds": round(prepared.info.duration, 2),
                "open_s": split.get("open", 0) / repeat, "decode_s": split["decode"] / repeat,
@@ -93,7 +80,8 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
 
 
 LONG_VIDEO_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+from videohub.measure import peak_rss_mb
 from videohub.card import load_card
 from videohub.pipeline import prepare_video
 from videohub.runtime import Predictor, RuntimeOptions
@@ -111,7 +99,7 @@ t = time.perf_counter(); prepared = prepare_video(video, card.preprocess); t_dec
 t = time.perf_counter(); run(prepared); t_model = time.perf_counter() - t
 print(json.dumps({"frames": prepared.info.num_frames, "frames_sampled": int(prepared.indices.size), "size": [prepared.info.width, prepared.info.height],
                   "decode_s": t_dec, "model_s": t_model,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -162,7 +150,8 @@ def make_long_video(path: Path, seconds: int, fps: int = 25, size=(1280, 720)) -
 
 
 WINDOWS_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+from videohub.measure import peak_rss_mb
 import paddlehub as hub
 module_dir, video, window, stride = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 m = hub.Module(directory=module_dir)
@@ -171,7 +160,7 @@ res = m.classify_windows(path=video, window=window, stride=stride, top_k=1, prog
 wall = time.perf_counter() - t
 print(json.dumps({"windows": len(res["windows"]), "wall_s": wall, "stats": m.last_stats,
                   "top1": res["prediction"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -320,7 +309,7 @@ def main(argv=None) -> int:
               f"{tp['pipeline_videos_per_s']:.3f} videos/s, {tp['pipeline_video_seconds_per_s']:.2f} video-s/s; "
               f"model only {tp['model_only_s']:.1f} s = {tp['model_only_videos_per_s']:.3f} videos/s; "
               f"ratio {tp['pipeline_vs_model_only']:.3f}")
-        print(f"stages (busy seconds): " + ", ".join(f"{k} {v:.1f}" for k, v in st.items())
+        print("stages (busy seconds): " + ", ".join(f"{k} {v:.1f}" for k, v in st.items())
               + f"; model utilisation {tp['stages']['model_utilisation']:.3f}")
         if "naive" in tp:
             print(f"naive (decode all frames, dygraph): {tp['naive']['seconds_for_inputs']:.1f} s for the same "

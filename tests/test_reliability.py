@@ -23,7 +23,7 @@ PRED = "prediction"
 
 
 def _pyav_video(path, n=20, size=(64, 48), pts=None, rotate=None, faststart=False, gray=False):
-    """mpeg4 in mp4 via PyAV; `pts` (ms) for variable frame rate, `rotate` as the container's rotate tag."""
+    """mpeg4 in mp4 via PyAV; `pts` (ms) for variable frame rate, `rotate` as the stream's display matrix."""
     opts = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=opts) as c:
         st = c.add_stream("mpeg4", rate=25)
@@ -32,8 +32,8 @@ def _pyav_video(path, n=20, size=(64, 48), pts=None, rotate=None, faststart=Fals
         if pts is not None:
             st.codec_context.time_base = Fraction(1, 1000)
             st.time_base = Fraction(1, 1000)
-        if rotate is not None:
-            st.metadata["rotate"] = str(rotate)
+        if rotate is not None:  # clockwise, like a phone's rotate tag; the display matrix counts the other way
+            st.set_display_rotation(-rotate)
         for i in range(n):
             img = np.zeros((size[1], size[0], 3), np.uint8)
             img[:, (i * 3) % size[0]:(i * 3) % size[0] + max(size[0] // 8, 1)] = (128, 128, 128) if gray \
@@ -129,19 +129,26 @@ def test_every_input_gets_its_documented_outcome_in_one_batch(module, cases):
 
 
 def test_rotation_metadata_is_applied(cases):
-    """A 64x48 video tagged `rotate=90` decodes as 48 wide x 64 high (the default backend applies it)."""
-    import cv2
+    """A 64x48 video rotated 90 degrees clockwise by its metadata decodes upright as 48 wide x 64 high, the same
+    with OpenCV and PyAV; decord (which cannot) refuses it with a clear error."""
+    from videohub.errors import UnsupportedInputError
+    from videohub.video import open_video, opencv_rotation
 
-    from videohub.video import open_video
-
-    cap = cv2.VideoCapture(str(cases["rotation metadata 90"][0]))
-    orientation = cap.get(cv2.CAP_PROP_ORIENTATION_META)
-    cap.release()
-    if not orientation:
-        pytest.skip("this PyAV/FFmpeg does not write the rotate tag (FFmpeg 7 wants display-matrix side data)")
-    with open_video(cases["rotation metadata 90"][0]) as r:
-        frame = r.get_frames([0])[0]
-    assert frame.shape[:2] == (64, 48)
+    path = str(cases["rotation metadata 90"][0])
+    assert opencv_rotation(path) == 90
+    frames = {}
+    for backend in ("opencv", "pyav"):
+        with open_video(path, backend) as r:
+            assert (r.info.width, r.info.height) == (48, 64)
+            frames[backend] = r.get_frames([3])[0].astype(int)
+    assert frames["opencv"].shape == (64, 48, 3)
+    # The bar is a vertical stripe in the stored frame, so it must be horizontal once upright.
+    assert np.abs(frames["opencv"] - frames["pyav"]).mean() < 8
+    rows = frames["opencv"].mean(axis=(1, 2))
+    assert rows.max() - rows.min() > 40 and frames["opencv"].mean(axis=(0, 2)).std() < rows.std() / 4
+    pytest.importorskip("decord")
+    with pytest.raises(UnsupportedInputError, match="rotation"):
+        open_video(path, "decord")
 
 
 def test_4k_input_memory_is_bounded(tmp_path):

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,10 +34,9 @@ import numpy as np
 from paddlehub.module.module import runnable, serving
 
 from videohub.card import FeatureSpec, ModelCard
-from videohub.errors import (EmptyFileError, InputNotFoundError, NotAFileError, UnsupportedInputError,
-                             VideoHubError, error_record)
+from videohub.errors import UnsupportedInputError, VideoHubError, check_local_file, error_record
 from videohub.hub import (DEFAULT_SERVING_MAX_VIDEO_BYTES, SERVING_MAX_VIDEO_BYTES_ENV, VideoModuleBase,
-                          _parse_bool)
+                          _parse_bool, finish_run, input_file)
 from videohub.localization import activitynet_results, bmn_proposals
 from videohub.video import VIDEO_EXTENSIONS, check_video_path, open_video
 
@@ -159,22 +157,10 @@ def network_input(x: np.ndarray, shape: FeatureShape) -> np.ndarray:
     return np.ascontiguousarray((x.T if shape.layout == "DT" else x)[None], dtype=np.float32)
 
 
-def _check_file(path: str) -> str:
-    if "://" in path:
-        raise UnsupportedInputError(f"{path!r} is a URL; this module reads local files only")
-    if not os.path.exists(path):
-        raise InputNotFoundError(f"no such file: {path!r}")
-    if not os.path.isfile(path):
-        raise NotAFileError(f"{path!r} is not a regular file")
-    if os.path.getsize(path) == 0:
-        raise EmptyFileError(f"{path!r} is empty (0 bytes)")
-    return path
-
-
 def read_npy(source: Union[str, bytes]) -> np.ndarray:
     """A `.npy` file (path or bytes), without pickles."""
     try:
-        return np.load(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else _check_file(source),
+        return np.load(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else check_local_file(source),
                        allow_pickle=False)
     except VideoHubError:
         raise
@@ -190,7 +176,7 @@ def read_feature_json(path: str) -> Tuple[str, Optional[float]]:
     exist the `.npy` with the JSON's own name beside it is used; the result names the file that was read.
     """
     try:
-        with open(_check_file(path), encoding="utf-8") as f:
+        with open(check_local_file(path), encoding="utf-8") as f:
             entry = json.load(f)
     except VideoHubError:
         raise
@@ -346,15 +332,8 @@ def list_inputs(input_path: str) -> List[str]:
 @contextmanager
 def _video_file(item: _Input) -> Iterator[str]:
     """A local path for a video item (uploaded bytes go through a temporary file)."""
-    if item.data is None:
-        yield check_video_path(item.path)
-        return
-    if not item.data:
-        raise EmptyFileError(f"{item.name} is empty (0 bytes)")
-    with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
-        tmp.write(item.data)
-        tmp.flush()
-        yield tmp.name
+    with input_file(item.name, None if item.data is not None else check_video_path(item.path), item.data) as path:
+        yield path
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -597,12 +576,7 @@ class ProposalDetectorModule(VideoModuleBase):
             print(f"timeline: {timeline_png(results, args.timeline)}", file=sys.stderr)
         text = (json.dumps(activitynet_json(results), ensure_ascii=False, indent=1) if args.output == "json"
                 else format_proposals(results))
-        if any("error" in r for r in results):
-            print(text)
-            sys.stdout.flush()
-            print(f"{sum('error' in r for r in results)} of {len(results)} inputs failed", file=sys.stderr)
-            raise SystemExit(1)
-        return text
+        return finish_run(results, text)
 
     # ------------------------------------------------------------------ hub serving
     @serving

@@ -184,14 +184,8 @@ class VideoModuleBase(RunModule):
             if timings is not None:
                 timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t
             return prepared
-        if item.data is not None:
-            if not item.data:
-                raise EmptyFileError(f"{item.name} is empty (0 bytes)")
-            with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
-                tmp.write(item.data)
-                tmp.flush()
-                return prepare_video(tmp.name, spec, self.video_backend, timings)
-        return prepare_video(item.path, spec, self.video_backend, timings)
+        with input_file(item.name, item.path, item.data) as path:
+            return prepare_video(path, spec, self.video_backend, timings)
 
     def _prepared_stream(self, items: List[_Item], spec: Optional[PreprocessSpec] = None,
                          timer: Optional[StageTimer] = None, ahead: Optional[int] = None
@@ -217,16 +211,8 @@ class VideoModuleBase(RunModule):
             raise item.error
         if item.frames is not None:
             yield ArrayReader(item.frames, name=item.name)
-        elif item.data is not None:
-            if not item.data:
-                raise EmptyFileError(f"{item.name} is empty (0 bytes)")
-            with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
-                tmp.write(item.data)
-                tmp.flush()
-                with open_video(tmp.name, self.video_backend) as reader:
-                    yield reader
         else:
-            with open_video(item.path, self.video_backend) as reader:
+            with input_file(item.name, item.path, item.data) as path, open_video(path, self.video_backend) as reader:
                 yield reader
 
     def _serving_items(self, videos: Optional[List[str]], paths: Optional[List[str]]) -> List[_Item]:
@@ -528,13 +514,7 @@ class VideoClassifierModule(VideoModuleBase):
                                 preprocess=args.preprocess)
         text = json.dumps(results, ensure_ascii=False, indent=1) if args.output == "json" \
             else format_results(results)
-        if any("error" in r for r in results):
-            print(text)
-            sys.stdout.flush()
-            failed = sum("error" in r for r in results)
-            print(f"{failed} of {len(results)} inputs failed", file=sys.stderr)
-            raise SystemExit(1)
-        return text
+        return finish_run(results, text)
 
     # ------------------------------------------------------------------ hub serving
     @serving
@@ -546,6 +526,21 @@ class VideoClassifierModule(VideoModuleBase):
             raise ValueError(f"unknown request fields: {sorted(kwargs)}")
         items = self._serving_items(videos, paths)
         return self._classify_items(items, use_gpu=use_gpu, top_k=top_k, threshold=threshold)
+
+
+@contextmanager
+def input_file(name: str, path: Optional[str] = None, data: Optional[bytes] = None) -> Iterator[str]:
+    """A local file for one input: its path, or its uploaded bytes in a temporary file (decoders read files)
+    that is removed afterwards."""
+    if data is None:
+        yield str(path)
+        return
+    if not data:
+        raise EmptyFileError(f"{name} is empty (0 bytes)")
+    with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        yield tmp.name
 
 
 def limit_request_size() -> Optional[int]:
@@ -579,6 +574,18 @@ def allowed_server_path(path: str) -> str:
                 raise InputNotFoundError(f"no such file: {path!r}")
             return real
     raise UnsupportedInputError(f"{path!r} is outside the folders this server may read")
+
+
+def finish_run(results: List[Dict[str, Any]], text: str) -> str:
+    """The end of a `hub run`: the text to print, or, when any input failed, print it and exit with status 1
+    (PaddleHub prints what `run_cmd` returns, which an exit would lose)."""
+    failed = sum("error" in r for r in results)
+    if failed:
+        print(text)
+        sys.stdout.flush()
+        print(f"{failed} of {len(results)} inputs failed", file=sys.stderr)
+        raise SystemExit(1)
+    return text
 
 
 def format_results(results: List[Dict[str, Any]]) -> str:

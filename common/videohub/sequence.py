@@ -35,7 +35,7 @@ from videohub import features as yt8m
 from videohub.errors import (EmptyFileError, InputNotFoundError, NotAFileError, UnsupportedInputError,
                              error_record)
 from videohub.hub import (VideoClassifierModule, VideoInput, _Item, _parse_bool, expand_input_path,
-                          format_results)
+                          finish_run, format_results)
 from videohub.pipeline import PreparedVideo
 from videohub.runtime import Predictor, activate, create_predictor
 from videohub.weights import inference_files
@@ -273,12 +273,7 @@ class FeatureClassifierModule(_FeatureHead, VideoClassifierModule):
                                 strict=args.strict)
         text = json.dumps(results, ensure_ascii=False, indent=1) if args.output == "json" \
             else format_results(results)
-        if any("error" in r for r in results):
-            print(text)
-            sys.stdout.flush()
-            print(f"{sum('error' in r for r in results)} of {len(results)} inputs failed", file=sys.stderr)
-            raise SystemExit(1)
-        return text
+        return finish_run(results, text)
 
     @serving
     def serving_method(self, features: Optional[List[Dict[str, Any]]] = None,

@@ -14,8 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Type, Union
 
 import numpy as np
 
-from videohub.errors import (EmptyFileError, InputNotFoundError, NoVideoFramesError, NotAFileError,
-                             TruncatedVideoError, UnsupportedInputError, VideoOpenError)
+from videohub.errors import (NoVideoFramesError, TruncatedVideoError, UnsupportedInputError, VideoOpenError,
+                             check_local_file)
 
 FrameTransform = Callable[[np.ndarray], np.ndarray]
 
@@ -133,6 +133,17 @@ class OpenCVReader(VideoReader):
         self._cap.release()
 
 
+def opencv_rotation(path: str) -> int:
+    """Clockwise degrees the container's rotation metadata asks for (0 when none), as OpenCV reads it."""
+    import cv2
+
+    cap = cv2.VideoCapture(path)
+    try:
+        return int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)) % 360
+    finally:
+        cap.release()
+
+
 class PyAVReader(VideoReader):
     """PyAV (FFmpeg) backend: seeks by timestamp to the key frame before a target and decodes forward."""
 
@@ -162,10 +173,23 @@ class PyAVReader(VideoReader):
             self._container.close()
             raise NoVideoFramesError(f"{path!r} has no video frames")
         cc = st.codec_context
-        self.info = VideoInfo(path, n, fps, int(cc.width), int(cc.height), self.name)
+        # Rotation metadata (display matrix): PyAV reports it per frame and does not apply it; OpenCV does, so
+        # it is applied here too and every backend gives the same upright frames.
+        self._rot90 = self._first_frame_rotation() // 90
+        w, h = (int(cc.height), int(cc.width)) if self._rot90 % 2 else (int(cc.width), int(cc.height))
+        self.info = VideoInfo(path, n, fps, w, h, self.name)
         self._start_pts = st.start_time or 0
         self._iter = None
         self._next_index = None  # index of the frame the running iterator yields next
+
+    def _first_frame_rotation(self) -> int:
+        """Counter-clockwise degrees (0, 90, 180, 270) that make the frames upright; 0 if none decodes here
+        (a later decode reports that properly)."""
+        try:
+            frame = next(self._container.decode(self._stream))
+            return int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) * 90 % 360
+        except Exception:  # noqa: BLE001 - damaged or empty streams are reported by the decode that needs them
+            return 0
 
     def _index_of(self, frame) -> int:
         if frame.pts is None:
@@ -193,6 +217,8 @@ class PyAVReader(VideoReader):
                     f"frame {idx} of {self.info.num_frames} in {self.path!r} could not be decoded "
                     "(the file ends early or is damaged)")
             rgb = frame.to_ndarray(format="rgb24")
+            if self._rot90:
+                rgb = np.ascontiguousarray(np.rot90(rgb, self._rot90))
             out[idx] = transform(rgb) if transform else rgb
         return out
 
@@ -213,6 +239,9 @@ class DecordReader(VideoReader):
             self._vr = decord.VideoReader(path, num_threads=1)
         except Exception as exc:
             raise VideoOpenError(f"cannot open {path!r} as a video: {exc}") from exc
+        if opencv_rotation(path):  # decord 0.6 rotates the frame shape but not the pixels, then fails to copy
+            raise UnsupportedInputError(f"{path!r} carries rotation metadata, which the decord backend cannot "
+                                        "decode; use backend 'opencv' (default) or 'pyav'")
         n = len(self._vr)
         if n <= 0:
             raise NoVideoFramesError(f"{path!r} has no video frames")
@@ -235,22 +264,8 @@ DEFAULT_BACKEND = "opencv"
 
 
 def check_video_path(path: Union[str, os.PathLike]) -> str:
-    """Validate a local path before decoding; raises the specific error for each bad case."""
-    p = str(path)
-    if "://" in p:
-        scheme = p.split("://", 1)[0].lower()
-        raise UnsupportedInputError(
-            f"{p!r} is a {scheme} URL; this module reads local files only (download it first, or pass the "
-            "file bytes as `videos=`)")
-    if not os.path.exists(p):
-        raise InputNotFoundError(f"no such file: {p!r}")
-    if os.path.isdir(p):
-        raise NotAFileError(f"{p!r} is a directory, not a video file")
-    if not os.path.isfile(p):
-        raise NotAFileError(f"{p!r} is not a regular file")
-    if os.path.getsize(p) == 0:
-        raise EmptyFileError(f"{p!r} is empty (0 bytes)")
-    return p
+    """Validate a local video path before decoding; raises the specific error for each bad case."""
+    return check_local_file(path, "download it first, or pass the file bytes as `videos=`")
 
 
 def open_video(path: Union[str, os.PathLike], backend: str = DEFAULT_BACKEND) -> VideoReader:
