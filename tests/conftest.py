@@ -20,14 +20,23 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
-@pytest.fixture(scope="session")
-def reference_tool():
-    """The numpy-only generator of deterministic reference checkpoints (shared/tools)."""
-    path = shared_path("tools", "make_reference_checkpoint.py")
-    spec = importlib.util.spec_from_file_location("make_reference_checkpoint", path)
+def load_file_module(path: Path, name: str):
+    """Import a Python file that is not in a package (a script, a shared tool) as module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module (run in-process: paddle is imported once)."""
+    return load_file_module(REPO / "scripts" / f"{name}.py", f"{name}_script")
+
+
+@pytest.fixture(scope="session")
+def reference_tool():
+    """The numpy-only generator of deterministic reference checkpoints (shared/tools)."""
+    return load_file_module(shared_path("tools", "make_reference_checkpoint.py"), "make_reference_checkpoint")
 
 
 def make_reference_checkpoint(tool, manifest: str, seed: int, out_path: Path,

@@ -8,7 +8,6 @@ place; videos go through a declared extractor whose feature size is checked.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, shared_path
+from conftest import REPO, load_script, make_reference_checkpoint, shared_path
 from synthetic import write_video
 from videohub.localization import bmn_proposals, evaluate_proposals
 
@@ -28,10 +27,7 @@ EXAMPLE_SECONDS = 124.23  # duration_second of the example features (bmn_example
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
+    return load_script(name).main
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The three install paths in temporary HUB_HOMEs: a directory, an archive from scripts/pack.py (installed and
 run outside the repo with the repo's videohub hidden), and a git source through hubconf.py; reinstalling is
 idempotent; a failed install through `pack.py --install` leaves the previous one working."""
-import importlib.util
 import json
 import os
 import shutil
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_script
 from synthetic import write_video
 from videohub.weights import weights_installed
 
@@ -22,14 +21,7 @@ MODULE_DIR = REPO / "modules" / NAME
 pytestmark = pytest.mark.skipif(not weights_installed(MODULE_DIR), reason="I3D weights not installed")
 
 
-def _load_pack():
-    spec = importlib.util.spec_from_file_location("pack", REPO / "scripts" / "pack.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pack = _load_pack()
+pack = load_script("pack")
 
 
 def _run(cmd, home, cwd, env_extra=None, timeout=600):

@@ -9,7 +9,6 @@ for the archery clip.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, load_script, make_reference_checkpoint, rel_err, shared_path
 from videohub import transforms
 from videohub.card import load_card
 from videohub.checkpoint import read_pdparams, sha256_file
@@ -63,10 +62,7 @@ def _sha1(a: np.ndarray) -> str:
 @pytest.fixture(scope="module")
 def fetch_weights():
     """scripts/fetch_weights.py as a module (run in-process: paddle is imported once)."""
-    spec = importlib.util.spec_from_file_location("fetch_weights_script", REPO / "scripts" / "fetch_weights.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("fetch_weights")
 
 
 def _bare_copy(module: str, root: Path) -> Path:

@@ -1,6 +1,5 @@
 """Bad and odd inputs, each made here: every one gets its documented outcome, in one batch whose good inputs still
 succeed, and nothing crashes the process. scripts/check_videos.py classifies the same files."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_script
 from synthetic import write_video
 from videohub.weights import weights_installed
 
@@ -174,9 +173,7 @@ def test_4k_input_memory_is_bounded(tmp_path):
 
 
 def test_check_videos_reports_each_file_without_crashing(cases, tmp_path):
-    spec = importlib.util.spec_from_file_location("check_videos", REPO / "scripts" / "check_videos.py")
-    cv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cv)
+    cv = load_script("check_videos")
     by_name = {n: cv.check_video(str(p)) for n, (p, _) in cases.items()}
     status = {n: r["status"] for n, r in by_name.items()}
     assert status["good"] == "ok"

@@ -7,7 +7,6 @@ input order and report bad inputs in place.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, load_script, make_reference_checkpoint, rel_err, shared_path
 from synthetic import write_video
 from videohub.runtime import sigmoid
 
@@ -62,10 +61,7 @@ SQUAT = "paddlehub_videotag_1_squat.mp4"
 
 
 def _fetch_weights_main():
-    spec = importlib.util.spec_from_file_location("fetch_weights", REPO / "scripts" / "fetch_weights.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
+    return load_script("fetch_weights").main
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,13 @@
 """A real `hub serving` process (default Flask mode and --use_multiprocess/gunicorn): valid and bad requests,
 bounded concurrent load, the server still up and its memory bounded. Traffic goes to 127.0.0.1 only."""
 import base64
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_script
 from synthetic import write_video
 from videohub.client import ServingError, classify_remote, unpack_response
 from videohub.weights import weights_installed
@@ -22,14 +21,7 @@ pytestmark = [pytest.mark.skipif(not weights_installed(MODULE_DIR), reason="I3D 
               pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")]
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("serving_load", REPO / "scripts" / "serving_load.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-sl = _load_script()
+sl = load_script("serving_load")
 
 
 def _b64(path) -> str:

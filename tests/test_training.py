@@ -3,7 +3,6 @@
 Kept small for 2 busy cores: 10 frames per clip (I3D's minimum is 9; its 7x7 final pooling needs 224x224), the
 backbone frozen (only the new `logits` layer trains), 12 training and 6 held-out videos, 8 steps.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_script
 from videohub.checkpoint import read_pdparams
 from videohub.weights import weights_installed
 
@@ -47,13 +46,6 @@ def make_split(root: Path, per_class: int, seed: int) -> Path:
         for j in range(per_class):
             write_clip(root / name / f"{name}_{j}.mp4", colour, rng)
     return root
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")

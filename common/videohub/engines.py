@@ -329,11 +329,15 @@ def engine_table(card) -> Dict[str, Any]:
 
 
 def reference_network(card, module_dir: Union[str, Path]):
-    """The dygraph network with the module's installed weights (`weights/model.pdparams`)."""
-    from videohub.checkpoint import read_pdparams
-    from videohub.weights import build_loaded_network, weights_dir
+    """The dygraph network with the module's installed weights (`weights/model.pdparams`, which export always
+    writes with structured names, whatever names the original checkpoint used)."""
+    from videohub.checkpoint import load_into, read_pdparams
+    from videohub.models import build_network
+    from videohub.weights import weights_dir
 
-    return build_loaded_network(card, read_pdparams(weights_dir(module_dir) / "model.pdparams"))
+    net = build_network(card.arch_name, **card.arch_kwargs)
+    load_into(net, read_pdparams(weights_dir(module_dir) / "model.pdparams"), use_structured_name=True)
+    return net
 
 
 def dygraph_outputs(net, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
