@@ -187,6 +187,14 @@ def bench_windows(module: str, seconds: int, window: float, stride: float, keep:
     return res
 
 
+def sample_clips() -> list:
+    """The real clips of ../shared/data/samples that decode to the end (the cinepak one announces frames it
+    does not hold), for runs given no --clips."""
+    folder = REPO.parent / "shared" / "data" / "samples"
+    skip = {"opencv_tree_cinepak.avi"}
+    return sorted(str(p) for p in folder.glob("*") if p.suffix in (".mp4", ".avi") and p.name not in skip)
+
+
 def repeated(clips, n: int) -> list:
     """`n` inputs cycling through `clips` (20 real clips from the 8 samples)."""
     return [clips[i % len(clips)] for i in range(n)]
@@ -304,6 +312,10 @@ def main(argv=None) -> int:
     result = {"module": args.module, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                                  "python": platform.python_version()},
               "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}
+    if args.throughput and not args.clips:
+        args.clips = sample_clips()
+        if not args.clips:
+            ap.error("--throughput needs --clips (no ../shared/data/samples beside the checkout to default to)")
     if args.throughput:
         tp = bench_throughput(args.module, args.clips, args.throughput, args.batch_size, args.workers, args.naive)
         result["throughput"] = tp
