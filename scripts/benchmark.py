@@ -59,21 +59,12 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
         inputs.append(x)
     rss = peak_rss_mb()  # before the dygraph network exists: the deployed path's memory
     if dygraph:
-        import paddle
+        from videohub.engines import dygraph_outputs, reference_network
 
-        from videohub.models import build_network
-
-        net = build_network(card.arch_name, **card.arch_kwargs)
-        net.set_state_dict(paddle.load(str(module_dir / "weights" / "model.pdparams")))
-        net.eval()
+        net = reference_network(card, module_dir)  # strict key check
         for row, x in zip(rows, inputs):
-            def dygraph_run():
-                with paddle.no_grad():
-                    out = net(*[paddle.to_tensor(a) for a in x])
-                    return [r.numpy() for r in (out if isinstance(out, (tuple, list)) else [out])]
-
-            refs = dygraph_run()  # also the warm-up
-            row["dygraph_s"] = median_seconds(dygraph_run, max(1, repeat // 2))
+            refs = dygraph_outputs(net, x)  # also the warm-up
+            row["dygraph_s"] = median_seconds(lambda: dygraph_outputs(net, x), max(1, repeat // 2))
             # every output (SlowFast's probabilities saturate; its logits show the difference)
             outs = predictor.run(*x)
             row["predictor_vs_dygraph_rel_err"] = max(float(np.abs(o - r).max() / np.abs(r).max())
