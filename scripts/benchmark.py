@@ -179,11 +179,9 @@ def bench_windows(module: str, seconds: int, window: float, stride: float, keep:
 
 
 def sample_clips() -> list:
-    """The real clips of ../shared/data/samples that decode to the end (the cinepak one announces frames it
-    does not hold), for runs given no --clips."""
+    """The real clips of ../shared/data/samples, for runs given no --clips."""
     folder = REPO.parent / "shared" / "data" / "samples"
-    skip = {"opencv_tree_cinepak.avi"}
-    return sorted(str(p) for p in folder.glob("*") if p.suffix in (".mp4", ".avi") and p.name not in skip)
+    return sorted(str(p) for p in folder.glob("*") if p.suffix in (".mp4", ".avi"))
 
 
 def repeated(clips, n: int) -> list:

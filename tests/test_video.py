@@ -110,3 +110,43 @@ def test_list_videos_filters_and_sorts(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.mp4").mkdir()
     assert [Path(p).name for p in list_videos(tmp_path)] == ["a.AVI", "b.mp4"]
+
+
+def _avi_with_empty_slots(path, shown_at=(0, 3, 6, 9, 12, 15, 18, 21, 24, 29)):
+    """An AVI of 30 frame slots at 10 fps holding pictures only at `shown_at` (picture k is flat grey k*25):
+    FFmpeg's AVI muxer fills the timestamp gaps with empty "drop" chunks, as old capture tools did."""
+    av = pytest.importorskip("av")
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("mpeg4", rate=10)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.codec_context.time_base = Fraction(1, 10)
+        for k, pts in enumerate(shown_at):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), k * 25, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 10)
+            for pkt in st.encode(frame):
+                c.mux(pkt)
+        for pkt in st.encode():
+            c.mux(pkt)
+    return path
+
+
+def test_empty_frame_slots_are_not_truncation_and_backends_agree(tmp_path):
+    """Each index gets the first picture shown at or after it, with OpenCV (which cannot seek to an empty slot)
+    and PyAV alike; the same file cut short is still reported as truncated."""
+    path = _avi_with_empty_slots(tmp_path / "slots.avi")
+    wanted = [0, 1, 3, 4, 13, 25, 29]
+    expected = [0, 1, 1, 2, 5, 9, 9]  # index of the picture shown: first pts >= the index
+    for backend in ("opencv", "pyav"):
+        with open_video(path, backend) as r:
+            assert r.info.num_frames == 30
+            frames = r.get_frames(wanted)
+            assert [int(round(f.mean() / 25)) for f in frames] == expected, backend
+            assert [int(round(f.mean() / 25)) for f in r.get_frames([2, 29])] == [1, 9]  # later calls too
+    cut = tmp_path / "slots_cut.avi"
+    data = path.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises((errors.TruncatedVideoError, errors.VideoOpenError)):
+        with open_video(cut) as r:
+            r.get_frames([0, 29])

@@ -101,6 +101,7 @@ class OpenCVReader(VideoReader):
             raise NoVideoFramesError(f"{path!r} has no video frames (no video stream, or zero frames)")
         self.info = VideoInfo(path, n, fps if fps > 0 else 25.0, w, h, self.name)
         self._pos = 0  # index of the frame the next read() returns
+        self._by_timestamp = False  # set once frame slots turn out to be empty (see _decode_sorted)
 
     def _read(self, index: int) -> np.ndarray:
         ok, frame = self._cap.read()
@@ -112,6 +113,44 @@ class OpenCVReader(VideoReader):
         return frame
 
     def _decode_sorted(self, indices: np.ndarray, transform: Optional[FrameTransform]) -> Dict[int, np.ndarray]:
+        if self._by_timestamp:
+            return self._decode_by_timestamp(indices, transform)
+        try:
+            return self._decode_by_index(indices, transform)
+        except TruncatedVideoError as exc:
+            # Frame slots without a picture (AVI "drop" chunks) are counted by OpenCV but neither readable nor
+            # seekable. Such a file is only truncated if the pictures' timestamps also stop early.
+            out = self._decode_by_timestamp(indices, transform, exc)
+            self._by_timestamp = True
+            return out
+
+    def _decode_by_timestamp(self, indices: np.ndarray, transform: Optional[FrameTransform],
+                             error: Optional[TruncatedVideoError] = None) -> Dict[int, np.ndarray]:
+        """Each index gets the first picture shown at or after it (as the PyAV reader does), by a sequential
+        read from the start that keeps only the requested frames."""
+        cv2 = self._cv2
+        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        pending, k, out = indices.tolist(), 0, {}
+        try:
+            while k < len(pending):
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    raise error or TruncatedVideoError(
+                        f"frame {pending[k]} of {self.info.num_frames} in {self.path!r} could not be decoded "
+                        "(the file ends early or is damaged)")
+                shown = int(round(cap.get(cv2.CAP_PROP_POS_MSEC) * self.info.fps / 1000.0))
+                if shown < pending[k]:
+                    continue
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                image = transform(rgb) if transform else rgb
+                while k < len(pending) and pending[k] <= shown:
+                    out[pending[k]] = image
+                    k += 1
+        finally:
+            cap.release()
+        return out
+
+    def _decode_by_index(self, indices: np.ndarray, transform: Optional[FrameTransform]) -> Dict[int, np.ndarray]:
         cv2 = self._cv2
         out: Dict[int, np.ndarray] = {}
         for idx in indices.tolist():
