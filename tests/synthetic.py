@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Tuple
+from fractions import Fraction
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -48,3 +49,31 @@ def decoded_index(frame: np.ndarray) -> int:
         if frame[:, b * stripe + stripe // 4:(b + 1) * stripe - stripe // 4].mean() > 127:
             value |= 1 << b
     return value
+
+
+def write_pyav_video(path: Path, frames: Sequence[np.ndarray], rate: int = 25, pts: Optional[Sequence[int]] = None,
+                     time_base: Optional[Fraction] = None, rotate: Optional[int] = None,
+                     options: Optional[Dict[str, str]] = None) -> Path:
+    """mpeg4 through PyAV, the container from the suffix; `frames` RGB uint8. `pts` (in `time_base` units) makes
+    variable frame rates or, in AVI, empty frame slots; `rotate` (clockwise degrees) goes into the stream's
+    display matrix, which counts the other way."""
+    import av
+
+    with av.open(str(path), "w", options=options or {}) as c:
+        st = c.add_stream("mpeg4", rate=rate)
+        st.height, st.width = frames[0].shape[:2]
+        st.pix_fmt = "yuv420p"
+        if pts is not None:
+            st.codec_context.time_base = time_base
+            st.time_base = time_base
+        if rotate is not None:
+            st.set_display_rotation(-rotate)
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            if pts is not None:
+                frame.pts, frame.time_base = pts[i], time_base
+            for pkt in st.encode(frame):
+                c.mux(pkt)
+        for pkt in st.encode():
+            c.mux(pkt)
+    return path

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, load_script
-from synthetic import write_video
+from synthetic import write_pyav_video, write_video
 from videohub.weights import weights_installed
 
 MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
@@ -22,29 +22,15 @@ PRED = "prediction"
 
 
 def _pyav_video(path, n=20, size=(64, 48), pts=None, rotate=None, faststart=False, gray=False):
-    """mpeg4 in mp4 via PyAV; `pts` (ms) for variable frame rate, `rotate` as the stream's display matrix."""
-    opts = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=opts) as c:
-        st = c.add_stream("mpeg4", rate=25)
-        st.width, st.height = size
-        st.pix_fmt = "yuv420p"
-        if pts is not None:
-            st.codec_context.time_base = Fraction(1, 1000)
-            st.time_base = Fraction(1, 1000)
-        if rotate is not None:  # clockwise, like a phone's rotate tag; the display matrix counts the other way
-            st.set_display_rotation(-rotate)
-        for i in range(n):
-            img = np.zeros((size[1], size[0], 3), np.uint8)
-            img[:, (i * 3) % size[0]:(i * 3) % size[0] + max(size[0] // 8, 1)] = (128, 128, 128) if gray \
-                else (255, 200, 50)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            if pts is not None:
-                frame.pts, frame.time_base = pts[i], Fraction(1, 1000)
-            for pkt in st.encode(frame):
-                c.mux(pkt)
-        for pkt in st.encode():
-            c.mux(pkt)
-    return path
+    """A moving bar, mpeg4 in mp4 via PyAV; `pts` (ms) for variable frame rate, `rotate` clockwise degrees."""
+    frames = []
+    for i in range(n):
+        img = np.zeros((size[1], size[0], 3), np.uint8)
+        img[:, (i * 3) % size[0]:(i * 3) % size[0] + max(size[0] // 8, 1)] = (128, 128, 128) if gray \
+            else (255, 200, 50)
+        frames.append(img)
+    return write_pyav_video(path, frames, pts=pts, time_base=Fraction(1, 1000), rotate=rotate,
+                            options={"movflags": "faststart"} if faststart else None)
 
 
 def _audio_only(path):

@@ -1,10 +1,11 @@
 """Reader: sparse decoding equals sequential decoding; every bad input raises its specific error."""
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from synthetic import decoded_index, write_video
+from synthetic import decoded_index, write_pyav_video, write_video
 from videohub import errors
 from videohub.card import PreprocessSpec, SamplerSpec
 from videohub.pipeline import prepare_video
@@ -115,21 +116,9 @@ def test_list_videos_filters_and_sorts(tmp_path):
 def _avi_with_empty_slots(path, shown_at=(0, 3, 6, 9, 12, 15, 18, 21, 24, 29)):
     """An AVI of 30 frame slots at 10 fps holding pictures only at `shown_at` (picture k is flat grey k*25):
     FFmpeg's AVI muxer fills the timestamp gaps with empty "drop" chunks, as old capture tools did."""
-    av = pytest.importorskip("av")
-    from fractions import Fraction
-
-    with av.open(str(path), "w") as c:
-        st = c.add_stream("mpeg4", rate=10)
-        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
-        st.codec_context.time_base = Fraction(1, 10)
-        for k, pts in enumerate(shown_at):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), k * 25, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = pts, Fraction(1, 10)
-            for pkt in st.encode(frame):
-                c.mux(pkt)
-        for pkt in st.encode():
-            c.mux(pkt)
-    return path
+    pytest.importorskip("av")
+    frames = [np.full((48, 64, 3), k * 25, np.uint8) for k in range(len(shown_at))]
+    return write_pyav_video(path, frames, rate=10, pts=list(shown_at), time_base=Fraction(1, 10))
 
 
 def test_empty_frame_slots_are_not_truncation_and_backends_agree(tmp_path):
