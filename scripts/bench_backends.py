@@ -23,8 +23,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "common"))
 
-from videohub import sampling, transforms  # noqa: E402
-from videohub.video import BACKENDS, open_video  # noqa: E402
+from videohub.io import sampling, transforms  # noqa: E402
+from videohub.io.reader import backends, open_video  # noqa: E402
 
 
 def scale(frame: np.ndarray) -> np.ndarray:
@@ -47,13 +47,13 @@ def bench_clip(path: str, repeat: int) -> list:
     with open_video(path, "opencv") as r:
         n, fps = r.info.num_frames, r.info.fps
     truth, failed = {}, {}
-    for b in BACKENDS:
+    for b in backends():
         try:
             truth[b] = sequential(path, b, n)
         except Exception as exc:  # reported in the table, not hidden
             failed[b] = f"{type(exc).__name__}: {exc}"
     for name, idx in patterns(n, fps).items():
-        for b in BACKENDS:
+        for b in backends():
             if b in failed or "opencv" in failed:
                 rows.append({"clip": Path(path).name, "pattern": name, "backend": b, "frames": int(len(idx)),
                              "seconds": float("nan"), "exact": False, "wrong_indices": [],
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
               f"{str(r['exact']):>6} {r['max_abs_diff_vs_opencv']:17d}" + (f"  {r['error'][:60]}" if "error" in r else ""))
     summary = {}
     for pat in sorted({r["pattern"] for r in rows}):
-        for b in BACKENDS:
+        for b in backends():
             sel = [r for r in rows if r["pattern"] == pat and r["backend"] == b and "error" not in r]
             summary[f"{pat}/{b}"] = {"total_s": sum(r["seconds"] for r in sel),
                                      "all_exact": all(r["exact"] for r in sel), "clips": len(sel)}

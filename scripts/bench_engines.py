@@ -54,8 +54,8 @@ def load_module_card(name_or_dir: str):
 def generated_network(arch: str, manifest: str, seed: int, shape: Sequence[int], out: Path):
     """A network with a deterministic generated checkpoint (shared/tools), exported like a module's."""
     from videohub.card import card_from_dict
-    from videohub.checkpoint import read_pdparams
-    from videohub.runtime import export_network
+    from videohub.models.checkpoint import read_pdparams
+    from videohub.runtime.export import export_network
     from videohub.weights import build_loaded_network
 
     spec = importlib.util.spec_from_file_location("mrc", SHARED / "tools" / "make_reference_checkpoint.py")
@@ -76,9 +76,11 @@ def generated_network(arch: str, manifest: str, seed: int, shape: Sequence[int],
 
 
 def bench(args) -> List[Dict]:
-    from videohub import engines
-    from videohub.pipeline import prepare_video
-    from videohub.weights import inference_files
+    from videohub.io.preprocess import prepare_video
+    from videohub.runtime.choice import quantize_module
+    from videohub.runtime.files import inference_files
+    from videohub.runtime.predictor import build_predictor, missing_engine, unsupported_precision
+    from videohub.runtime.verify import card_options, dygraph_outputs, reference_network, verify_engine
 
     if args.network:
         tmp = Path(tempfile.mkdtemp(prefix="bench_engines_"))
@@ -99,29 +101,28 @@ def bench(args) -> List[Dict]:
         names = [c.name for c in clips]
         inputs = [prepare_video(str(c), card.preprocess).arrays for c in clips]
         calibration = [prepare_video(str(SAMPLES / n), card.preprocess).arrays for n in CALIBRATION]
-        net = engines.reference_network(card, module_dir)
+        net = reference_network(card, module_dir)
     model, params = inference_files(module_dir)
     print(f"dygraph reference on {len(inputs)} inputs ...", file=sys.stderr)
     t0 = time.perf_counter()
-    refs = [engines.dygraph_outputs(net, x)[card.score_output] for x in inputs]
+    refs = [dygraph_outputs(net, x)[card.score_output] for x in inputs]
     dygraph_s = (time.perf_counter() - t0) / len(inputs)
     rows = [{"engine": "dygraph", "precision": "fp32", "model_s": round(dygraph_s, 3)}]
     for engine, precision in COMBOS:
         row: Dict = {"engine": engine, "precision": precision}
         rows.append(row)
-        reason = engines.missing_engine(engine) or engines.unsupported_precision(engine, precision)
+        reason = missing_engine(engine) or unsupported_precision(engine, precision)
         if reason:
             row["skipped"] = reason
             continue
         try:
             if precision == "int8":
                 t0 = time.perf_counter()
-                engines.quantize_module(card, module_dir, calibration)
+                quantize_module(card, module_dir, calibration)
                 row["quantize_s"] = round(time.perf_counter() - t0, 1)
-            verdict = engines.verify_engine(card, module_dir, engine, precision, inputs=inputs, names=names,
-                                            reference=refs, threads=args.threads)
-            predictor = engines.build_predictor(engine, precision, model, params,
-                                                engines._threads_options(args.threads, card))
+            verdict = verify_engine(card, module_dir, engine, precision, inputs=inputs, names=names,
+                                     reference=refs, threads=args.threads)
+            predictor = build_predictor(engine, precision, model, params, card_options(card, args.threads))
         except Exception as exc:  # a broken engine path is a table row, not the end of the table
             row["skipped"] = f"{type(exc).__name__}: {exc}"[:300]
             continue
@@ -171,12 +172,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
     if args.calibrate:
-        from videohub import engines
-        from videohub.pipeline import prepare_video
+        from videohub.io.preprocess import prepare_video
+        from videohub.runtime.choice import quantize_module
 
         card, module_dir = load_module_card(args.module)
         calib = [prepare_video(c, card.preprocess).arrays for c in args.calibrate]
-        print(engines.quantize_module(card, module_dir, calib))
+        print(quantize_module(card, module_dir, calib))
         return 0
     load = os.getloadavg()
     rows = bench(args)

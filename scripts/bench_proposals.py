@@ -38,11 +38,13 @@ def main(argv=None) -> int:
 
     import paddlehub as hub
 
-    from videohub.detection import resample_features
+    from videohub.tasks.items import feature_items
+    from videohub.tasks.proposals import path_kind, resample_features, set_durations
 
     module = hub.Module(directory=args.module_dir, cpu_threads=args.threads)
-    item = module._inputs(None, [args.input], args.duration)[0]
-    x, duration = module._features(item, {})
+    items = feature_items(None, [args.input], path_kind)
+    set_durations(items, args.duration)
+    x, duration = module.task.features(items[0], {})
     x = resample_features(x, module.feature_shape.positions, module.card.features.samples_per_position)
     t = time.perf_counter()
     outs = module.run_network(x)                      # warm-up (predictor creation + first run)

@@ -26,9 +26,11 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
     import numpy as np
 
     from videohub.card import load_card
-    from videohub.pipeline import prepare_video
-    from videohub.runtime import Predictor, RuntimeOptions
-    from videohub.weights import inference_files, require_weights
+    from videohub.io.preprocess import prepare_video
+    from videohub.runtime.engines.paddle_inference import PaddlePredictor as Predictor
+    from videohub.runtime.predictor import RuntimeOptions
+    from videohub.runtime.files import inference_files
+    from videohub.weights import require_weights
 
     module_dir = Path(module) if Path(module).is_dir() else REPO / "modules" / module  # a name or a folder
     card = load_card(module_dir)
@@ -59,7 +61,7 @@ def bench_clips(module: str, clips, repeat: int, dygraph: bool, threads: int, on
         inputs.append(x)
     rss = peak_rss_mb()  # before the dygraph network exists: the deployed path's memory
     if dygraph:
-        from videohub.engines import dygraph_outputs, reference_network
+        from videohub.runtime.verify import dygraph_outputs, reference_network
 
         net = reference_network(card, module_dir)  # strict key check
         for row, x in zip(rows, inputs):
@@ -77,15 +79,16 @@ LONG_VIDEO_CHILD = r"""
 import json, sys, time
 from videohub.measure import peak_rss_mb
 from videohub.card import load_card
-from videohub.pipeline import prepare_video
-from videohub.runtime import Predictor, RuntimeOptions
-from videohub.weights import inference_files
+from videohub.io.preprocess import prepare_video
+from videohub.runtime.engines.paddle_inference import PaddlePredictor as Predictor
+from videohub.runtime.predictor import RuntimeOptions
+from videohub.runtime.files import inference_files
 module_dir, video = sys.argv[1], sys.argv[2]
 card = load_card(module_dir)
 if card.models:  # several networks (videotag: extractor + classifier): through the module
     import paddlehub as hub
     m = hub.Module(directory=module_dir)
-    run = lambda prepared: m._run_batch([(None, prepared)], False)
+    run = lambda prepared: m.task.run_batch([prepared], False)
 else:
     p = Predictor(*inference_files(module_dir), RuntimeOptions(onednn=card.onednn, disabled_passes=card.disabled_passes))
     run = lambda prepared: p.run(*prepared.arrays)
@@ -194,7 +197,7 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     every frame into memory with OpenCV, then the dygraph network), on the same `n` inputs."""
     import paddlehub as hub
 
-    from videohub.pipeline import prepare_video
+    from videohub.io.preprocess import prepare_video
 
     module_dir = REPO / "modules" / module
     m = hub.Module(directory=str(module_dir), decode_workers=workers)
@@ -233,7 +236,7 @@ def bench_naive(m, unique, inputs) -> dict:
     import paddle
 
     from videohub.models import build_network
-    from videohub.pipeline import prepare_array
+    from videohub.io.preprocess import prepare_array
 
     net = build_network(m.card.arch_name, **m.card.arch_kwargs)
     net.set_state_dict(paddle.load(str(Path(m.directory) / "weights" / "model.pdparams")))

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from videohub.errors import NoVideoFramesError, TruncatedVideoError, VideoHubError
-from videohub.video import BACKENDS, DEFAULT_BACKEND, VIDEO_EXTENSIONS, open_video
+from videohub.io.files import VIDEO_EXTENSIONS
+from videohub.io.reader import DEFAULT_BACKEND, backends, open_video
 
 TINY_SIDE = 32          # a short side below this is mostly upscaled noise
 HUGE_PIXELS = 3840 * 2160
@@ -109,7 +110,7 @@ def find_files(directory: Path, all_files: bool) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description="Check the videos of a folder (recursively).")
     ap.add_argument("directory")
-    ap.add_argument("--backend", default=DEFAULT_BACKEND, choices=sorted(BACKENDS))
+    ap.add_argument("--backend", default=DEFAULT_BACKEND, choices=sorted(backends()))
     ap.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
     ap.add_argument("--all-files", action="store_true", help="check every file, not only video extensions")
     args = ap.parse_args(argv)

@@ -40,7 +40,7 @@ def read_ground_truth(path: str) -> Mapping[str, Any]:
 
 
 def evaluate_proposals_cmd(args: argparse.Namespace) -> int:
-    from videohub.localization import evaluate_proposals
+    from videohub.train.metrics import evaluate_proposals
 
     with open(args.proposals, encoding="utf-8") as f:
         proposals = json.load(f)
@@ -60,7 +60,7 @@ def evaluate_proposals_cmd(args: argparse.Namespace) -> int:
 
 
 def evaluate_model_cmd(args: argparse.Namespace) -> int:
-    from videohub import training
+    from videohub.train import trainer as training
 
     net, card, classes = training.load_trained(args.model)
     overrides = training.parse_overrides(args.set)

@@ -35,7 +35,7 @@ def record_import(module_dir: Path, part, file_name: str, sha256: str, size: int
 
 def main(argv=None) -> int:
     from videohub.card import load_card
-    from videohub.checkpoint import CheckpointError
+    from videohub.models.checkpoint import CheckpointError
     from videohub.weights import assign_sources, default_cache_dir, fetch_source, install_weights, scratch_dir
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

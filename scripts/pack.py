@@ -46,7 +46,8 @@ def module_info(module_dir: Path) -> Tuple[str, str]:
 def runtime_weight_files(module_dir: Path) -> List[Path]:
     """The weight files the module may load at run time (its whole weights/ folder, once installed)."""
     from videohub.card import load_card
-    from videohub.weights import weights_dir, weights_installed
+    from videohub.runtime.files import weights_dir
+    from videohub.weights import weights_installed
 
     card = load_card(module_dir)
     parts = list(card.models) or [None]

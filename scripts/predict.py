@@ -29,10 +29,11 @@ def main(argv=None) -> int:
     import numpy as np
     import paddle
 
-    from videohub import training
+    from videohub.train import trainer as training
     from videohub.errors import VideoHubError, error_record
-    from videohub.hub import expand_input_path, format_results
-    from videohub.pipeline import prepare_video
+    from videohub.io.files import expand_input_path
+    from videohub.tasks.classification import format_results
+    from videohub.io.preprocess import prepare_video
 
     net, card, classes = training.load_trained(args.model)
     if args.preprocess:

@@ -6,7 +6,7 @@
 Without `--url` it installs the module (`hub install modules/NAME`) into a temporary HUB_HOME, starts
 `hub serving start -m NAME -p <free port>` (the server binds 0.0.0.0; traffic goes to 127.0.0.1 only), runs the
 load and always stops the server. Each request carries one small synthetic video as base64 file bytes.
-The helpers here (`ServingProcess`, `run_load`) are also used by tests/test_serving.py.
+The helpers here (`ServingProcess`, `run_load`) are also used by tests/hub/test_serving.py.
 """
 from __future__ import annotations
 

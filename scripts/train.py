@@ -46,9 +46,9 @@ def main(argv=None) -> int:
 
     import paddle
 
-    from videohub import training
+    from videohub.train import trainer as training
     from videohub.card import load_card, load_labels
-    from videohub.runtime import gpu_available
+    from videohub.runtime.engines.paddle_inference import gpu_available
 
     use_gpu = args.device == "gpu" or (args.device == "auto" and gpu_available())
     paddle.set_device(f"gpu:{paddle.distributed.ParallelEnv().dev_id}" if use_gpu else "cpu")
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
 def class_names(args, card, module: Path) -> list:
     """--labels, else the class folders, else the module's labels (same class count), else class_<i>."""
     from videohub.card import load_labels
-    from videohub.datasets import scan_class_folders
+    from videohub.train.datasets import scan_class_folders
 
     if args.labels:
         names = [ln.strip() for ln in Path(args.labels).read_text(encoding="utf-8").splitlines() if ln.strip()]

@@ -1,3 +1,14 @@
-"""videohub: the shared core of the video model hub (decoding, sampling, transforms, networks, runtime,
-module base class, weights and metrics)."""
+"""videohub: the shared core of the video model hub. Its parts, lower layers first (a layer imports only
+the ones above it in this list):
+
+* `errors`, `card` — per-input error types; model cards (the one declaration of a model);
+* `io/` — files, video readers (one file per backend in `io/backends/`), sampling, transforms, preprocessing;
+* `models/` — networks (one file per family, registered by name) and their checkpoint converters;
+* `runtime/` — one `Predictor` interface, engines (one file each in `runtime/engines/`), export, verification,
+  engine choice, `ModelRuntime`;
+* `weights` — obtaining, converting, exporting and recording a module's weights;
+* `tasks/` — classification, sequence classification, proposals, windows: plain Python over a runtime;
+* `hub/` — the thin PaddleHub adapter (module bases, `hub run`, `hub serving`); `train/` — fine-tuning,
+  datasets, metrics; `client` — calling a `hub serving` server; `measure` — benchmark helpers.
+"""
 __version__ = "0.1.0"

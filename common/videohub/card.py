@@ -97,7 +97,7 @@ class ModelCard:
     models: Dict[str, Dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     features: Optional[FeatureSpec] = None  # feature-sequence inputs (BMN); None for video and YouTube-8M cards
     # Inference engines verified for this model on real clips: {"cpu": [[engine, precision], ...] fastest
-    # first, "verified": {engine: [precisions]}} (see videohub.engines).
+    # first, "verified": {engine: [precisions]}} (see videohub.runtime.choice).
     engines: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def part(self, name: Optional[str]) -> "ModelCard":

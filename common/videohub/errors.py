@@ -1,8 +1,7 @@
 """Errors that describe why one input could not be processed. Each becomes a per-item error record."""
 from __future__ import annotations
 
-import os
-from typing import Dict, Union
+from typing import Dict
 
 
 class VideoHubError(Exception):
@@ -41,6 +40,10 @@ class UnsupportedInputError(VideoHubError):
     """An input of a kind this module does not take (e.g. a URL with network access off)."""
 
 
+class FeatureFileError(UnsupportedInputError):
+    """A feature file (YouTube-8M pickle, .npy, feature JSON) that cannot be read or lacks entries."""
+
+
 class WeightsNotFoundError(RuntimeError):
     """A module's weights are not installed; the message says how to get them."""
 
@@ -48,20 +51,3 @@ class WeightsNotFoundError(RuntimeError):
 def error_record(exc: BaseException) -> Dict[str, str]:
     """JSON-safe description of an error, placed in a result item as `{"error": {...}}`."""
     return {"type": type(exc).__name__, "message": str(exc)}
-
-
-def check_local_file(path: Union[str, "os.PathLike[str]"], url_hint: str = "download it first") -> str:
-    """Validate a local input file before reading it; raises the specific error for each bad case."""
-    p = str(path)
-    if "://" in p:
-        scheme = p.split("://", 1)[0].lower()
-        raise UnsupportedInputError(f"{p!r} is a {scheme} URL; this module reads local files only ({url_hint})")
-    if not os.path.exists(p):
-        raise InputNotFoundError(f"no such file: {p!r}")
-    if os.path.isdir(p):
-        raise NotAFileError(f"{p!r} is a directory, not a file")
-    if not os.path.isfile(p):
-        raise NotAFileError(f"{p!r} is not a regular file")
-    if os.path.getsize(p) == 0:
-        raise EmptyFileError(f"{p!r} is empty (0 bytes)")
-    return p

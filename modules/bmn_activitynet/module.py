@@ -1,7 +1,7 @@
 """bmn_activitynet: temporal action proposals with BMN on ActivityNet-1.3 features. Everything else is in card.json."""
 from paddlehub.module.module import moduleinfo
 
-from videohub.detection import ProposalDetectorModule
+from videohub.hub import ProposalDetectorModule
 
 
 @moduleinfo(

@@ -1,7 +1,7 @@
 """nextvlad_youtube8m: YouTube-8M multi-label classification with NeXtVLAD. Everything else is in card.json."""
 from paddlehub.module.module import moduleinfo
 
-from videohub.sequence import FeatureClassifierModule
+from videohub.hub import FeatureClassifierModule
 
 
 @moduleinfo(

@@ -2,7 +2,7 @@
 Everything else is in card.json."""
 from paddlehub.module.module import moduleinfo
 
-from videohub.sequence import VideoSequenceModule
+from videohub.hub import VideoSequenceModule
 
 
 @moduleinfo(

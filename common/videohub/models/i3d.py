@@ -8,13 +8,16 @@ weight converter in `videohub.weights.i3d_jax` is a plain renaming.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence, Tuple
 
+import numpy as np
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from videohub.models import register_architecture
+from videohub.models import StateDict, register_architecture, register_converter
+from videohub.models.checkpoint import CheckpointError, safe_unpickle
 
 
 class Unit3D(nn.Layer):
@@ -70,7 +73,7 @@ _BLOCKS: Tuple[Tuple[str, Tuple[int, ...]], ...] = (
 class InceptionI3D(nn.Layer):
     input_names = ("video",)
     output_names = ("logits",)
-    head_keys = ("logits",)  # the classifier layer, re-initialised for a new label set (videohub.training)
+    head_keys = ("logits",)  # the classifier layer, re-initialised for a new label set (videohub.train.trainer)
 
     def __init__(self, num_classes: int = 400, in_channels: int = 3):
         super().__init__()
@@ -107,3 +110,57 @@ class InceptionI3D(nn.Layer):
 @register_architecture("i3d")
 def i3d(num_classes: int = 400) -> InceptionI3D:
     return InceptionI3D(num_classes=num_classes)
+
+
+# ---------------------------------------------------------------------------------------------- checkpoint
+def _i3d_target_name(scope: str) -> str:
+    """`Mixed_3b/Branch_1/Conv3d_0b_3x3` -> `Mixed_3b.branch_1b`; top-level units keep their names."""
+    parts = scope.split("/")
+    if len(parts) == 3 and parts[1].startswith("Branch_"):
+        branch = parts[1].split("_")[1]
+        letter = parts[2].split("_")[1][1]  # Conv3d_0a_1x1 -> 'a'
+        return f"{parts[0]}.branch_{branch}{letter}"
+    if parts == ["Logits", "Conv3d_0c_1x1"]:
+        return "logits"
+    if len(parts) == 1:
+        return parts[0]
+    raise CheckpointError(f"unexpected I3D scope {scope!r}")
+
+
+def convert_i3d_tree(tree: dict) -> StateDict:
+    """Flax I3D variables (`{'params': ..., 'batch_stats': ...}`) -> paddle state dict of `InceptionI3D`."""
+    out: StateDict = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, path + [k])
+            return
+        coll, *scope, layer, leaf = path
+        target = _i3d_target_name("/".join(scope))
+        arr = np.asarray(node, dtype=np.float32)
+        if layer == "Conv_0" and leaf == "kernel":  # (kt, kh, kw, cin, cout) -> (cout, cin, kt, kh, kw)
+            key = "logits.weight" if target == "logits" else f"{target}.conv.weight"
+            out[key] = np.ascontiguousarray(arr.transpose(4, 3, 0, 1, 2))
+        elif layer == "Conv_0" and leaf == "bias":
+            out[f"{target}.bias"] = arr
+        elif layer == "BatchNorm_0":
+            name = {"bias": "bias", "mean": "_mean", "var": "_variance"}[leaf]
+            out[f"{target}.bn.{name}"] = arr.reshape(-1)
+            if leaf == "bias":  # Sonnet BN without scale: the paddle layer's scale is 1
+                out[f"{target}.bn.weight"] = np.ones_like(arr.reshape(-1))
+        else:
+            raise CheckpointError(f"unexpected I3D entry {'/'.join(path)}")
+
+    for coll in ("params", "batch_stats"):
+        if coll not in tree:
+            raise CheckpointError(f"I3D checkpoint lacks the {coll!r} collection")
+        walk(tree[coll], [coll])
+    return out
+
+
+@register_converter("i3d_jax")
+def convert_i3d_jax(path: Path) -> StateDict:
+    with open(path, "rb") as f:
+        tree = safe_unpickle(f)
+    return convert_i3d_tree(tree)

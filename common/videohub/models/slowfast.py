@@ -211,7 +211,7 @@ class SlowFast(nn.Layer):
 
     input_names = ("slow_input", "fast_input")
     output_names = ("output", "logits_projection")
-    head_keys = ("head.projection",)  # classifier layer (videohub.training)
+    head_keys = ("head.projection",)  # classifier layer (videohub.train.trainer)
     logits_output = 0  # in training mode the head returns the flattened logits first
 
     def __init__(self, num_classes: int = 400, alpha: int = 8, beta: int = 8, depth: int = 50,

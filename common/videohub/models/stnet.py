@@ -88,7 +88,7 @@ class StNet(nn.Layer):
 
     input_names = ("image",)
     output_names = ("output", "logits_fc_0")
-    head_keys = ("fc",)  # classifier layer (videohub.training); logits_output: which output is pre-softmax
+    head_keys = ("fc",)  # classifier layer (videohub.train.trainer); logits_output: which output is pre-softmax
     logits_output = 1
 
     def __init__(self, num_classes: int = 400, depth: int = 50, seglen: int = 5):

@@ -7,7 +7,7 @@ Registered architectures (builder kwargs in brackets, defaults = the original co
   PaddleVideo `Recognizer1D` + `AttentionLstmHead`; structured keys `head.*` (the `paddle.nn.LSTM` aliases
   `head.bi_lstm{i}.0.cell_fw/cell_bw.*` are the same tensors). Inputs (export InputSpec of PaddleVideo):
   rgb_data [N,T,1024], rgb_len [N] int64, rgb_mask [N,T,1024], audio_data [N,T,128], audio_len, audio_mask
-  (T = 512 after `videohub.features.pad_features`; any T works). Output `output` = logits [N, 3862]
+  (T = 512 after `videohub.io.yt8m.pad_features`; any T works). Output `output` = logits [N, 3862]
   (`infer_step` returns the logits; apply sigmoid for multi-label scores).
 * `legacy_attention_lstm` [num_classes=3862, feature_dims=(1024, 128), embedding_size=512, lstm_size=1024,
   drop_rate=0.5] — PaddleCV/video AttentionLSTM, fluid auto names `fc_0..fc_10`, `lstm_0..lstm_3`.
@@ -101,7 +101,7 @@ class LegacyAttentionLSTM(_FluidAttentionLSTMBase):
     """PaddleCV/video AttentionLSTM (YouTube-8M rgb + audio). forward(rgb, audio, lengths=None) → (output, logit)."""
 
     input_names = ("rgb", "audio")
-    head_keys = ("fc_logit",)  # classifier layer (videohub.training); outputs are (sigmoid, logit)
+    head_keys = ("fc_logit",)  # classifier layer (videohub.train.trainer); outputs are (sigmoid, logit)
     logits_output = 1
 
     def __init__(self, num_classes: int = 3862, feature_dims: Sequence[int] = (1024, 128),
@@ -351,7 +351,7 @@ class AttentionLSTMYT8M(nn.Layer):
 
     input_names = ("rgb_data", "rgb_len", "rgb_mask", "audio_data", "audio_len", "audio_mask")
     output_names = ("output",)
-    head_keys = ("head.fc_logit",)  # classifier layer (videohub.training)
+    head_keys = ("head.fc_logit",)  # classifier layer (videohub.train.trainer)
 
     def __init__(self, num_classes: int = 3862, feature_dims: Sequence[int] = (1024, 128),
                  embedding_size: int = 512, lstm_size: int = 1024):

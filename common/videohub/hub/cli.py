@@ -1,0 +1,79 @@
+"""`hub run` for every module kind: shared arguments, the end of a run, and whole-run failures.
+
+A failure of one input is a per-item error record. A failure of the whole run (e.g. `--use_gpu True` on a
+machine without CUDA, missing weights) is reported as one line on stderr with exit status 2; the traceback is
+printed only with `--debug` or `VIDEOHUB_DEBUG=1`.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import json
+import os
+import sys
+import traceback
+from typing import Any, Callable, Dict, List, Sequence
+
+DEBUG_ENV = "VIDEOHUB_DEBUG"
+
+
+def parse_bool(text: str) -> bool:
+    """`True`/`False` (PaddleHub's style) or `true`/`false`."""
+    value = ast.literal_eval(text) if text not in ("true", "false") else text == "true"
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+    return value
+
+
+def parser_for(module: Any, input_help: str) -> argparse.ArgumentParser:
+    """The arguments every `hub run` takes: --input_path, --use_gpu, --strict, --output, --debug."""
+    parser = argparse.ArgumentParser(prog=f"hub run {module.name}", description=f"{module.summary or module.name}")
+    parser.add_argument("--input_path", required=True, help=input_help)
+    parser.add_argument("--use_gpu", type=parse_bool, default=False, help="True or False")
+    parser.add_argument("--strict", type=parse_bool, default=False,
+                        help="stop at the first bad input instead of reporting it")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the traceback of a whole-run failure (also: {DEBUG_ENV}=1)")
+    return parser
+
+
+def require_inputs(paths: Sequence[str], input_path: str) -> None:
+    if not paths:
+        print(f"no inputs found in {input_path}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def dump_json(results: Any) -> str:
+    return json.dumps(results, ensure_ascii=False, indent=1)
+
+
+def finish_run(results: List[Dict[str, Any]], text: str) -> str:
+    """The end of a `hub run`: the text to print, or, when any input failed, print it and exit with status 1
+    (PaddleHub prints what `run_cmd` returns, which an exit would lose)."""
+    failed = sum("error" in r for r in results)
+    if failed:
+        print(text)
+        sys.stdout.flush()
+        print(f"{failed} of {len(results)} inputs failed", file=sys.stderr)
+        raise SystemExit(1)
+    return text
+
+
+def whole_run_errors(run_cmd: Callable) -> Callable:
+    """Wrap a `run_cmd`: an exception that ends the whole run becomes one line and exit status 2."""
+
+    @functools.wraps(run_cmd)
+    def wrapper(self: Any, argvs: List[str]) -> Any:
+        try:
+            return run_cmd(self, argvs)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the whole run failed: one clear line, the traceback only on request
+            if "--debug" in argvs or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                traceback.print_exc()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            print(f"hub run {self.name}: {type(exc).__name__}: {first}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapper

@@ -1,0 +1,156 @@
+"""An engine is trusted only after its outputs match the Paddle dygraph network on the same input.
+
+`verify_engine` runs an engine/precision and the dygraph network with the module's weights, and records the
+verdict in `weights/engines.json` (keyed by engine/precision, with the sha256 of the exported model and the
+engine's version, so a changed model or engine is checked again).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import paddle
+
+from videohub.card import ModelCard
+from videohub.io.preprocess import prepare_array
+from videohub.models import build_network
+from videohub.models.checkpoint import load_into, read_pdparams
+from videohub.runtime.files import inference_files, sha256_of, weights_dir
+from videohub.runtime.onnx import onnx_path
+from videohub.runtime.predictor import RuntimeOptions, build_predictor, engine_version
+
+ENGINES_FILE = "engines.json"
+# max|y - ref| / max|ref| on the logits against dygraph fp32; fp32 engines land near 1e-6, bf16 near 5e-3
+# on I3D, int8 near 3e-2 (see scripts/bench_engines.py).
+TOLERANCE = {"fp32": 1e-4, "bf16": 3e-2, "int8": 1e-1}
+
+
+class EngineFallbackWarning(UserWarning):
+    """A requested engine/precision was replaced by another one; the message says why."""
+
+
+def reference_network(card: ModelCard, module_dir: Union[str, Path]):
+    """The dygraph network with the module's installed weights (`weights/model.pdparams`, which export always
+    writes with structured names, whatever names the original checkpoint used)."""
+    net = build_network(card.arch_name, **card.arch_kwargs)
+    load_into(net, read_pdparams(weights_dir(module_dir) / "model.pdparams"), use_structured_name=True)
+    return net
+
+
+def dygraph_outputs(net: paddle.nn.Layer, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
+    net.eval()
+    with paddle.no_grad():
+        out = net(*[paddle.to_tensor(np.ascontiguousarray(a)) for a in arrays])
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    return [o.numpy() for o in outs]
+
+
+def synthetic_inputs(card: ModelCard, frames: int = 0) -> List[np.ndarray]:
+    """A deterministic network input through the card's own pipeline (moving coloured bars over noise), for
+    verification when no real clip is given. `frames` = 0: enough for the card's sampler."""
+    s = card.preprocess.sampler
+    n = frames or int(max(s.clip_len * s.frame_interval, s.num_segments * s.seg_len, card.preprocess.min_frames)) + 8
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 60, size=(n, 240, 320, 3), dtype=np.uint8)
+    for i in range(n):  # motion, so temporal networks see something
+        x = (i * 7) % 280
+        video[i, 60:180, x:x + 40] = (230, 180, 40)
+    return prepare_array(video, card.preprocess).arrays
+
+
+def relative_error(y: np.ndarray, ref: np.ndarray) -> float:
+    """max|y - ref| / max|ref|."""
+    y, ref = np.asarray(y, np.float64), np.asarray(ref, np.float64)
+    return float(np.max(np.abs(y - ref)) / max(float(np.max(np.abs(ref))), 1e-12))
+
+
+def verdict_key(engine: str, precision: str) -> str:
+    return f"{engine}/{precision}"
+
+
+def _engines_file(module_dir: Union[str, Path]) -> Path:
+    return weights_dir(module_dir) / ENGINES_FILE
+
+
+def read_verdicts(module_dir: Union[str, Path]) -> Dict[str, Any]:
+    path = _engines_file(module_dir)
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _source_digest(module_dir: Union[str, Path]) -> str:
+    return sha256_of(*inference_files(module_dir))
+
+
+def current_verdict(module_dir: Union[str, Path], engine: str, precision: str) -> Optional[Dict[str, Any]]:
+    """The recorded verdict when it still applies (same exported model, same engine version), else None."""
+    v = read_verdicts(module_dir).get(verdict_key(engine, precision))
+    if not v or v.get("source_sha256") != _source_digest(module_dir):
+        return None
+    if v.get("engine_version") != engine_version(engine):
+        return None
+    if precision == "int8":
+        int8 = onnx_path(inference_files(module_dir)[0], "int8")
+        if not int8.is_file() or v.get("int8_sha256") != sha256_of(int8):
+            return None
+    return v
+
+
+def verify_engine(card: ModelCard, module_dir: Union[str, Path], engine: str, precision: str,
+                  inputs: Optional[Sequence[Sequence[np.ndarray]]] = None, names: Optional[Sequence[str]] = None,
+                  threads: Optional[int] = None, tolerance: Optional[float] = None,
+                  reference: Optional[Sequence[np.ndarray]] = None) -> Dict[str, Any]:
+    """Run `engine`/`precision` and the dygraph network on the same inputs, record the verdict in
+    `weights/engines.json` and return it. Passes when every input's score error is within the tolerance and
+    every top-1 agrees. `inputs`: a list of input tuples (default: one synthetic clip); `reference`: the
+    dygraph score outputs for them when already computed."""
+    inputs = [list(x) for x in (inputs or [synthetic_inputs(card)])]
+    names = list(names or (["synthetic"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))]))
+    tol = TOLERANCE[precision] if tolerance is None else tolerance
+    model, params = inference_files(module_dir)
+    predictor = build_predictor(engine, precision, model, params, card_options(card, threads))
+    if reference is None:
+        net = reference_network(card, module_dir)
+        reference = [dygraph_outputs(net, x)[card.score_output] for x in inputs]
+    errors, agree = [], []
+    for x, ref in zip(inputs, reference):
+        y = predictor.run(*x)[card.score_output]
+        errors.append(relative_error(y, ref))
+        agree.append(bool(np.array_equal(np.argmax(y, -1), np.argmax(ref, -1))))
+    verdict = {"engine": engine, "precision": precision, "engine_version": engine_version(engine),
+               "source_sha256": _source_digest(module_dir), "inputs": names,
+               "errors": [float(f"{e:.3g}") for e in errors], "max_error": float(f"{max(errors):.3g}"),
+               "tolerance": tol, "top1_agree": agree,
+               "passed": bool(max(errors) <= tol and all(agree)), "checked": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if precision == "int8":
+        verdict["int8_sha256"] = sha256_of(onnx_path(model, "int8"))
+    _record_verdict(module_dir, verdict)
+    return verdict
+
+
+def card_options(card: Optional[ModelCard] = None, threads: Optional[int] = None) -> RuntimeOptions:
+    """Runtime options as a module would use them (the card's oneDNN switch and disabled passes)."""
+    opts = RuntimeOptions(cpu_threads=threads)
+    if card is not None:
+        opts = opts.with_(onednn=card.onednn, disabled_passes=card.disabled_passes)
+    return opts
+
+
+def _record_verdict(module_dir: Union[str, Path], verdict: Dict[str, Any]) -> None:
+    path = _engines_file(module_dir)
+    data = read_verdicts(module_dir)
+    data[verdict_key(verdict["engine"], verdict["precision"])] = verdict
+    try:
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+        tmp.replace(path)
+    except OSError as exc:  # a read-only install still runs; it just verifies again next time
+        warnings.warn(f"could not record the engine verdict in {path}: {exc}", EngineFallbackWarning)
