@@ -4,6 +4,7 @@ exported predictor against dygraph. Prints a table and writes JSON.
 
     python scripts/benchmark.py i3d_kinetics400 --clips a.avi b.mp4 [--repeat 5] [--dygraph]
     python scripts/benchmark.py i3d_kinetics400 --long-video 600     # make a 10-minute 720p video, measure RSS
+    python scripts/benchmark.py --index-cost 600     # frame index vs sparse decoding, 10-minute 720p H.264 mp4/mkv
 """
 from __future__ import annotations
 
@@ -117,14 +118,38 @@ def write_segment(path: Path, seconds: int, fps: int = 25, size=(1280, 720)) -> 
     writer.release()
 
 
-def make_long_video(path: Path, seconds: int, fps: int = 25, size=(1280, 720)) -> None:
-    """A long video made quickly: one segment of up to 60 s is encoded, then its packets are copied
-    (re-timed, no re-encoding) until `seconds` are reached."""
+def write_h264_segment(path: Path, seconds: int, fps: int = 25, size=(1280, 720)) -> None:
+    """H.264 (libx264, ultrafast, B-frames, 10 s key frame interval) through PyAV: a moving bar over noise."""
+    import av
+    import numpy as np
+
+    w, h = size
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 60, size=(h, w, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "28", "g": str(10 * fps)})
+        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
+        for i in range(seconds * fps):
+            img = noise.copy()
+            x = (i * 7) % (w - 80)
+            img[h // 4: 3 * h // 4, x:x + 80] = (230, 180, 40)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for pkt in st.encode(frame):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+
+
+def make_long_video(path: Path, seconds: int, fps: int = 25, size=(1280, 720), codec: str = "mp4v") -> None:
+    """A long video made quickly: one segment of up to 60 s is encoded (`codec` "mp4v" with OpenCV or "h264"
+    with PyAV), then its packets are copied (re-timed, no re-encoding) into `path`'s container until
+    `seconds` are reached."""
     import av
 
     seg_s = min(60, seconds)
     seg = path.with_name(path.stem + "_segment.mp4")
-    write_segment(seg, seg_s, fps, size)
+    (write_h264_segment if codec == "h264" else write_segment)(seg, seg_s, fps, size)
     reps, rest = divmod(seconds, seg_s)
     if rest:
         raise ValueError(f"--long-video must be a multiple of {seg_s} seconds")
@@ -159,6 +184,37 @@ print(json.dumps({"windows": len(res["windows"]), "wall_s": wall, "stats": m.las
                   "top1": res["prediction"],
                   "peak_rss_mb": peak_rss_mb()}))
 """
+
+
+def bench_index_cost(seconds: int, repeat: int) -> dict:
+    """Building the frame index (demuxing every packet) against decoding what the samplers take (8 segments,
+    TSN/TSM; a 64-frame clip, I3D) by seeking, on a `seconds`-long 720p H.264 mp4 and the same in mkv."""
+    import numpy as np
+
+    from videohub.io.frame_index import build_frame_index
+    from videohub.io.reader import open_video
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="index_cost_") as tmp:
+        t = time.perf_counter()
+        mp4 = Path(tmp) / "long720p.mp4"
+        make_long_video(mp4, seconds, codec="h264")
+        make_s = time.perf_counter() - t
+        mkv = mp4.with_suffix(".mkv")
+        make_long_video(mkv, seconds, codec="h264")
+        for path in (mp4, mkv):
+            index_s = median_seconds(lambda: build_frame_index(str(path)), repeat, warmup=1)
+            n = build_frame_index(str(path)).num_frames
+            for name, idx in (("8 segments", np.linspace(0, n - 1, 8).round().astype(int)),
+                              ("64-frame clip", np.arange(n // 2 - 32, n // 2 + 32))):
+                def decode():
+                    with open_video(path, "opencv") as r:  # the index is cached: this is the decoding alone
+                        r.get_frames(idx)
+
+                decode_s = median_seconds(decode, repeat, warmup=1)
+                rows.append({"file": path.suffix[1:], "frames": n, "sampled": name, "index_s": round(index_s, 3),
+                             "decode_s": round(decode_s, 3), "index_vs_decode": round(index_s / decode_s, 3)})
+    return {"seconds": seconds, "make_s": round(make_s, 1), "rows": rows}
 
 
 def bench_windows(module: str, seconds: int, window: float, stride: float, keep: bool) -> dict:
@@ -281,7 +337,7 @@ def bench_long_video(module: str, seconds: int, keep: bool) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("module")
+    ap.add_argument("module", nargs="?", default=None)
     ap.add_argument("--clips", nargs="*", default=[])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
@@ -298,8 +354,24 @@ def main(argv=None) -> int:
                     help="with --throughput: also the naive way (all frames into memory with OpenCV, dygraph)")
     ap.add_argument("--batch-size", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="decode worker threads of the pipeline")
+    ap.add_argument("--index-cost", type=int, default=0, metavar="SECONDS",
+                    help="frame index vs sparse decoding on a 720p H.264 mp4 and mkv of this length")
     ap.add_argument("--out", default=None, help="JSON result file (default benchmarks/out/<module>.json)")
     args = ap.parse_args(argv)
+    if args.index_cost:
+        ic = bench_index_cost(args.index_cost, args.repeat)
+        print(f"{'file':5} {'frames':>7} {'sampled':>14} {'index s':>8} {'decode s':>9} {'index/decode':>13}")
+        for r in ic["rows"]:
+            print(f"{r['file']:5} {r['frames']:7d} {r['sampled']:>14} {r['index_s']:8.3f} {r['decode_s']:9.3f} "
+                  f"{r['index_vs_decode']:13.3f}")
+        out = Path(args.out or REPO / "benchmarks" / "out" / "index_cost.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+                                   "cpus": os.cpu_count(), **ic}, indent=1))
+        print(f"written {out}")
+        return 0
+    if args.module is None:
+        ap.error("give a module (or --index-cost)")
 
     result = {"module": args.module, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                                  "python": platform.python_version()},

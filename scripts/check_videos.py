@@ -1,11 +1,14 @@
 """List the videos of a folder that cannot be used, and the odd ones, with the reason (like mmaction2's
-check_videos), without crashing on any of them.
+check_videos), without crashing on any of them. It opens each file exactly as `classify` does (frame index,
+truncation rule, backend fallback), so its verdict is what `classify` will do.
 
     python scripts/check_videos.py DIR [--backend opencv] [--json] [--all-files]
 
-Status per file: `ok`, `odd` (usable, but worth a look: rotation metadata, variable frame rate, tiny, huge,
-portrait, grayscale, very short), `unreadable` (missing, empty, not a video, unknown codec), `zero_frames`
-(no video stream or no frames), `truncated` (announced frames that do not decode, the last one included).
+Status per file: `ok`, `odd` (usable, but worth a look: rotation metadata, variable frame rate, another
+backend needed, a corrected frame count, tiny, huge, portrait, grayscale, very short), `unreadable` (missing,
+empty, not a video, no backend decodes its codec), `zero_frames` (no video stream or no frames), `truncated`
+(the file ends materially before what its container announces, or its end does not decode). `info` holds the
+index facts: frames decodable vs announced, duration vs announced, codec, pixel format, container, rotation.
 Exit status: 1 when any file is unreadable, zero_frames or truncated, else 0.
 """
 from __future__ import annotations
@@ -20,54 +23,28 @@ import numpy as np
 
 from videohub.errors import NoVideoFramesError, TruncatedVideoError, VideoHubError
 from videohub.io.files import VIDEO_EXTENSIONS
+from videohub.io.frame_index import frame_index
 from videohub.io.reader import DEFAULT_BACKEND, backends, open_video
 
 TINY_SIDE = 32          # a short side below this is mostly upscaled noise
 HUGE_PIXELS = 3840 * 2160
 SHORT_SECONDS = 0.5
-VFR_SPREAD = 0.2        # relative spread of frame durations above which the rate counts as variable
-PROBE_PACKETS = 300
-
-
-def container_facts(path: str) -> Dict[str, Any]:
-    """Rotation and frame-duration spread from the container (demuxing only, no decoding); {} without PyAV."""
-    try:
-        import av
-    except ImportError:
-        return {}
-    facts: Dict[str, Any] = {}
-    try:
-        with av.open(path) as c:
-            if not c.streams.video:
-                return facts
-            st = c.streams.video[0]
-            rot = st.metadata.get("rotate")
-            if rot not in (None, "0"):
-                facts["rotation"] = rot
-            pts = []
-            for i, pkt in enumerate(c.demux(st)):
-                if pkt.pts is not None:
-                    pts.append(pkt.pts)
-                if i >= PROBE_PACKETS:
-                    break
-            d = np.diff(np.sort(np.asarray(pts, dtype=np.float64)))
-            d = d[d > 0]
-            if d.size >= 3 and (d.max() - d.min()) / np.median(d) > VFR_SPREAD:
-                facts["vfr"] = float((d.max() - d.min()) / np.median(d))
-    except Exception as exc:  # a container PyAV cannot read: the decoder check reports the real problem
-        facts["probe_error"] = f"{type(exc).__name__}: {exc}"
-    return facts
 
 
 def check_video(path: str, backend: str = DEFAULT_BACKEND) -> Dict[str, Any]:
     """One file -> {"path", "status", "reasons", "info"}; never raises."""
     rec: Dict[str, Any] = {"path": path, "status": "ok", "reasons": [], "info": {}}
     try:
+        rec["info"] = frame_index(path).facts()
+    except Exception:  # noqa: BLE001 - open_video below reports why the file cannot be read
+        pass
+    try:
         with open_video(path, backend) as reader:
             info = reader.info
-            rec["info"] = info.as_dict()
+            rec["info"].update(info.as_dict())
             n = info.num_frames
             frames = reader.get_frames(sorted({0, n // 2, n - 1}))
+            fallback = reader.fallback
     except NoVideoFramesError as exc:
         rec.update(status="zero_frames", reasons=[str(exc)])
         return rec
@@ -92,11 +69,20 @@ def check_video(path: str, backend: str = DEFAULT_BACKEND) -> Dict[str, Any]:
         odd.append("grayscale (all sampled frames have R == G == B)")
     if info.duration < SHORT_SECONDS:
         odd.append(f"short ({info.num_frames} frames, {info.duration:.2f} s)")
-    facts = container_facts(path)
-    if "rotation" in facts:
+    facts = rec["info"]
+    if facts.get("rotation"):
         odd.append(f"rotation metadata {facts['rotation']} degrees")
-    if "vfr" in facts:
-        odd.append(f"variable frame rate (frame durations spread {facts['vfr']:.0%})")
+    if facts.get("variable_rate"):
+        odd.append("variable frame rate")
+    if fallback:
+        odd.append(fallback)
+    if facts.get("frames") and info.num_frames < facts["frames"]:
+        odd.append(f"the last {facts['frames'] - info.num_frames} of {facts['frames']} frames do not decode; "
+                   f"{info.num_frames} are used")
+    if facts.get("shortfall_frames"):
+        odd.append(f"the header announces {facts['announced_frames']} frames; the file holds {facts['frames']} "
+                   f"pictures up to {facts['duration']} s of the announced {facts['announced_duration']} s "
+                   "(not truncation)")
     if odd:
         rec.update(status="odd", reasons=odd)
     return rec

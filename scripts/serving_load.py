@@ -197,13 +197,18 @@ def run_load(url: str, bodies: Sequence[bytes], clients: int,
 
 
 def synthetic_video_b64(path: Path, seed: int) -> str:
-    """A small moving-bar video (the tests' generator), base64 text."""
+    """A small video of a bar moving right (MPEG-4 with OpenCV; size and length vary with `seed`), base64 text."""
     import base64
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from synthetic import write_video
+    import cv2
 
-    write_video(path, num_frames=16 + seed % 8, size=(64 + 8 * (seed % 3), 48), pattern="bar")
+    w, h = 64 + 8 * (seed % 3), 48
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    for i in range(16 + seed % 8):
+        frame = np.zeros((h, w, 3), np.uint8)
+        frame[:, (i * 3) % w:(i * 3) % w + w // 8] = (255, 200, 50)
+        writer.write(frame)
+    writer.release()
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 

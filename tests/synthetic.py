@@ -53,16 +53,17 @@ def decoded_index(frame: np.ndarray) -> int:
 
 def write_pyav_video(path: Path, frames: Sequence[np.ndarray], rate: int = 25, pts: Optional[Sequence[int]] = None,
                      time_base: Optional[Fraction] = None, rotate: Optional[int] = None,
-                     options: Optional[Dict[str, str]] = None) -> Path:
-    """mpeg4 through PyAV, the container from the suffix; `frames` RGB uint8. `pts` (in `time_base` units) makes
-    variable frame rates or, in AVI, empty frame slots; `rotate` (clockwise degrees) goes into the stream's
-    display matrix, which counts the other way."""
+                     options: Optional[Dict[str, str]] = None, codec: str = "mpeg4", pix_fmt: str = "yuv420p",
+                     codec_options: Optional[Dict[str, str]] = None) -> Path:
+    """`codec` (mpeg4 by default) through PyAV, the container from the suffix; `frames` RGB uint8. `pts` (in
+    `time_base` units) makes variable frame rates or, in AVI, empty frame slots; `rotate` (clockwise degrees)
+    goes into the stream's display matrix, which counts the other way."""
     import av
 
     with av.open(str(path), "w", options=options or {}) as c:
-        st = c.add_stream("mpeg4", rate=rate)
+        st = c.add_stream(codec, rate=rate, options=codec_options or {})
         st.height, st.width = frames[0].shape[:2]
-        st.pix_fmt = "yuv420p"
+        st.pix_fmt = pix_fmt
         if pts is not None:
             st.codec_context.time_base = time_base
             st.time_base = time_base

@@ -69,8 +69,8 @@ def _cases(d):
         "mp4 cut at 60% (moov at end)": (_cut(good, d / "cut60.mp4", 0.6), "VideoOpenError"),
         "faststart mp4 cut at 50%": (_cut(fast, d / "fcut50.mp4", 0.5), "TruncatedVideoError"),
         "faststart mp4 cut at 95%": (_cut(fast, d / "fcut95.mp4", 0.95), "TruncatedVideoError"),
-        # OpenCV refuses to open a file without a video stream, so this is VideoOpenError, not NoVideoFramesError
-        "audio only": (_audio_only(d / "audio_only.mp4"), "VideoOpenError"),
+        # the frame index sees the audio stream and no video stream, whatever the backend
+        "audio only": (_audio_only(d / "audio_only.mp4"), "NoVideoFramesError"),
         "one frame": (write_video(d / "one.mp4", num_frames=1), "TooFewFramesError"),
         "5 frames (< min_frames 9)": (write_video(d / "five.mp4", num_frames=5), "TooFewFramesError"),
         "10 frames (< 64-frame clip)": (write_video(d / "ten.mp4", num_frames=10, pattern="bar"), PRED),
@@ -115,8 +115,8 @@ def test_every_input_gets_its_documented_outcome_in_one_batch(module, cases):
 
 def test_rotation_metadata_is_applied(cases):
     """A 64x48 video rotated 90 degrees clockwise by its metadata decodes upright as 48 wide x 64 high, the same
-    with OpenCV and PyAV; decord (which cannot) refuses it with a clear error."""
-    from videohub.errors import UnsupportedInputError
+    with OpenCV and PyAV; asked of decord (which cannot), another backend reads it and says why."""
+    from videohub.errors import VideoOpenError
     from videohub.io.backends.opencv_reader import opencv_rotation
     from videohub.io.reader import open_video
 
@@ -133,8 +133,10 @@ def test_rotation_metadata_is_applied(cases):
     rows = frames["opencv"].mean(axis=(1, 2))
     assert rows.max() - rows.min() > 40 and frames["opencv"].mean(axis=(0, 2)).std() < rows.std() / 4
     pytest.importorskip("decord")
-    with pytest.raises(UnsupportedInputError, match="rotation"):
-        open_video(path, "decord")
+    with open_video(path, "decord") as r:
+        assert r.name == "opencv" and "rotation" in r.fallback and (r.info.width, r.info.height) == (48, 64)
+    with pytest.raises(VideoOpenError, match="rotation"):
+        open_video(path, "decord", fallback=False)
 
 
 def test_4k_input_memory_is_bounded(tmp_path):
@@ -167,7 +169,7 @@ def test_check_videos_reports_each_file_without_crashing(cases, tmp_path):
     for n in ("missing", "directory", "empty file", "text named .mp4", "mp4 cut at 3% (moov at end)",
               "http URL"):
         assert status[n] == "unreadable", (n, by_name[n])
-    assert status["audio only"] == "unreadable"  # OpenCV cannot open it; PyAV's backend says zero_frames
+    assert status["audio only"] == "zero_frames"
     assert cv.check_video(str(cases["audio only"][0]), "pyav")["status"] == "zero_frames"
     assert status["faststart mp4 cut at 50%"] == "truncated"
     for n, word in [("16x16", "tiny"), ("portrait 48x96", "portrait"), ("grayscale", "grayscale"),
@@ -181,3 +183,16 @@ def test_check_videos_reports_each_file_without_crashing(cases, tmp_path):
     assert proc.returncode == 1, proc.stderr[-2000:]
     listed = {r["path"]: r["status"] for r in json.loads(proc.stdout)}
     assert listed[str(cases["good"][0])] == "ok" and listed[str(cases["empty file"][0])] == "unreadable"
+
+
+def test_check_videos_agrees_with_classify(module, cases):
+    """check_videos opens each file as classify does: a usable file classifies, each refusal is the same."""
+    cv = load_script("check_videos")
+    expected_status = {PRED: ("ok", "odd"), "TruncatedVideoError": ("truncated",),
+                       "NoVideoFramesError": ("zero_frames",), "TooFewFramesError": ("ok", "odd")}
+    names = [n for n in cases if n != "http URL"]
+    results = module.classify(paths=[str(cases[n][0]) for n in names], top_k=1)
+    for n, r in zip(names, results):
+        outcome = PRED if PRED in r else r["error"]["type"]
+        status = cv.check_video(str(cases[n][0]))["status"]
+        assert status in expected_status.get(outcome, ("unreadable",)), (n, outcome, status)

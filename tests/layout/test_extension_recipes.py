@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO, load_script
 from videohub.card import load_card
+from videohub.io.frame_index import FrameIndex
 from videohub.io.reader import VideoInfo, VideoReader, backends, open_video, register_backend
 from videohub.models import build_network, register_architecture, register_converter
 from videohub.models.checkpoint import read_pdparams
@@ -127,11 +128,15 @@ def test_an_engine_registered_from_a_test_file_is_verified_chosen_and_run(module
 class NpyFramesReader(VideoReader):
     """A "video" that is an .npy array of RGB frames [T, H, W, 3] at 10 fps."""
 
-    def __init__(self, path: str):
-        super().__init__(path)
+    @classmethod
+    def index_of(cls, path: str) -> FrameIndex:
+        t, h, w, _ = np.load(path, mmap_mode="r").shape
+        return FrameIndex.regular(path, t, 10.0, w, h, codec="rgb24", container="npy")
+
+    def __init__(self, path: str, index: FrameIndex):
+        super().__init__(path, index)
         self._frames = np.load(path, mmap_mode="r")
-        t, h, w, _ = self._frames.shape
-        self.info = VideoInfo(path, int(t), 10.0, int(w), int(h), self.name)
+        self.info = VideoInfo(path, index.num_frames, index.rate, index.width, index.height, self.name)
 
     def _decode_sorted(self, indices, transform):
         return {int(i): (transform or (lambda f: f))(np.array(self._frames[i])) for i in indices}

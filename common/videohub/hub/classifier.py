@@ -107,10 +107,8 @@ class VideoClassifierModule(VideoModuleBase):
     @cli.whole_run_errors
     def run_cmd(self, argvs: List[str]) -> str:
         parser = cli.parser_for(self, "a video file, a directory of videos, or a .txt file listing one path per line")
-        parser.add_argument("--top_k", type=int, default=self.default_top_k)
-        parser.add_argument("--threshold", type=float, default=self.default_threshold)
+        cli.add_label_arguments(parser, self.default_top_k, self.default_threshold)
         parser.add_argument("--batch_size", type=int, default=1)
-        parser.add_argument("--output", choices=("text", "json"), default="text")
         parser.add_argument("--preprocess", default=None,
                             help=f"preprocessing variant: default, {', '.join(self.card.variants) or '(none)'}")
         parser.add_argument("--engine", choices=("auto", *engines()), default=self.engine or "auto",

@@ -38,6 +38,13 @@ def parser_for(module: Any, input_help: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_label_arguments(parser: argparse.ArgumentParser, top_k: int, threshold: float) -> None:
+    """--top_k, --threshold (the module's defaults) and --output text|json of the classifiers."""
+    parser.add_argument("--top_k", type=int, default=top_k)
+    parser.add_argument("--threshold", type=float, default=threshold)
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+
+
 def require_inputs(paths: Sequence[str], input_path: str) -> None:
     if not paths:
         print(f"no inputs found in {input_path}", file=sys.stderr)

@@ -91,9 +91,7 @@ class FeatureClassifierModule(VideoModuleBase):
     @cli.whole_run_errors
     def run_cmd(self, argvs: List[str]) -> str:
         parser = cli.parser_for(self, "a YouTube-8M .pkl file, a directory of them, or a .txt file listing one per line")
-        parser.add_argument("--top_k", type=int, default=self.default_top_k)
-        parser.add_argument("--threshold", type=float, default=self.default_threshold)
-        parser.add_argument("--output", choices=("text", "json"), default="text")
+        cli.add_label_arguments(parser, self.default_top_k, self.default_threshold)
         args = parser.parse_args(argvs)
         paths = expand_input_path(args.input_path, FEATURE_FILE_SUFFIXES)
         cli.require_inputs(paths, args.input_path)

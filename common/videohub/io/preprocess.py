@@ -126,9 +126,9 @@ def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
     info = reader.info
     check_length(info, spec)
     idx = sample_indices(spec.sampler, info.num_frames, info.fps)
-    # The last announced frame is decoded too (and dropped): a file cut short after the last sampled frame
-    # is reported as truncated instead of being classified from whatever frames happen to be left.
-    frames = reader.get_frames(np.append(idx.reshape(-1), info.num_frames - 1), scale_transform(spec))[:-1]
+    # (`open_video` has already checked the file's end: a file cut short is refused, never classified from
+    # whatever frames happen to be left.)
+    frames = reader.get_frames(idx.reshape(-1), scale_transform(spec))
     t1 = time.perf_counter()
     prepared = prepare_frames(frames, idx, info, spec)
     if timings is not None:
@@ -152,7 +152,7 @@ class ArrayReader(VideoReader):
     name = "array"
 
     def __init__(self, frames: np.ndarray, fps: float = 25.0, name: str = "<array>"):
-        super().__init__(name)
+        super().__init__(name, None)
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"frames must be a uint8 array [T, H, W, 3] (RGB), got {frames.dtype} "

@@ -156,8 +156,10 @@ class VideoClassifier:
                 return
             with timer.stage("model"):
                 probs = self.run_batch([pv for _, _, pv in batch], use_gpu)
-            for (pos, it, _), pr in zip(batch, probs):
+            for (pos, it, pv), pr in zip(batch, probs):
                 results[pos] = {"path": it.name, "prediction": top_labels(pr, self.labels, top_k, threshold)}
+                if pv.info.backend not in (self.backend, "array"):  # another backend decoded it: say which
+                    results[pos]["backend"] = pv.info.backend
             bar.update(len(batch))
             batch.clear()
 

@@ -75,15 +75,8 @@ def file_windows(reader: VideoReader, spec: PreprocessSpec, window: float, strid
     info = reader.info
     scale = scale_transform(spec)
     plans = plan_windows(info, spec, window, stride)
-    for k, win in enumerate(plans):
-        flat = win.indices.reshape(-1)
-        if k == len(plans) - 1:
-            # As for whole videos: the last announced frame must decode, else the file is truncated and the
-            # windows past the damage would be classified from whatever frames happen to be left.
-            flat = np.append(flat, info.num_frames - 1)
-            frames = reader.get_frames(flat, scale)[:-1]
-        else:
-            frames = reader.get_frames(flat, scale)
+    for win in plans:  # (`open_video` has checked the file's end already: a file cut short is refused)
+        frames = reader.get_frames(win.indices.reshape(-1), scale)
         yield win, prepare_frames(frames, win.indices, info, spec)
 
 

@@ -1,93 +1,77 @@
-"""PyAV (FFmpeg) backend: seeks by timestamp to the key frame before a target and decodes forward."""
+"""PyAV (FFmpeg) backend: seeks by timestamp to the key frame before a target and decodes forward. Decodes
+every codec its FFmpeg has (AV1 through libdav1d)."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from videohub.errors import NoVideoFramesError, TruncatedVideoError, UnsupportedInputError, VideoOpenError
-from videohub.io.reader import SEEK_THRESHOLD, FrameTransform, VideoInfo, VideoReader, register_backend
+from videohub.io.frame_index import FrameIndex
+from videohub.io.reader import BackendCannotDecode, SeekingReader, reader_info, register_backend
+
+try:
+    import av
+except ImportError:  # optional backend: open_video skips it and says so
+    av = None
 
 
 @register_backend("pyav")
-class PyAVReader(VideoReader):
-    """PyAV (FFmpeg) backend: seeks by timestamp to the key frame before a target and decodes forward."""
-
-
-    def __init__(self, path: str):
-        super().__init__(path)
-        try:
-            import av
-        except ImportError as exc:  # optional backend
-            raise UnsupportedInputError("backend 'pyav' needs the package `av` (pip install av)") from exc
-        try:
-            self._container = av.open(path)
-        except Exception as exc:
-            raise VideoOpenError(f"cannot open {path!r} as a video: {exc}") from exc
-        if not self._container.streams.video:
-            self._container.close()
-            raise NoVideoFramesError(f"{path!r} has no video stream")
-        st = self._container.streams.video[0]
-        st.thread_type = "AUTO"
-        self._stream = st
-        fps = float(st.average_rate or st.guessed_rate or 25.0)
-        n = int(st.frames or 0)
-        if n <= 0 and st.duration and st.time_base:
-            n = int(round(float(st.duration * st.time_base) * fps))
-        if n <= 0:
-            self._container.close()
-            raise NoVideoFramesError(f"{path!r} has no video frames")
-        cc = st.codec_context
+class PyAVReader(SeekingReader):
+    def __init__(self, path: str, index: FrameIndex):
+        super().__init__(path, index)
+        if av is None:
+            raise ImportError("backend 'pyav' needs the package `av` (pip install av)")
+        self._container = None
+        self._open()
+        first = self._first_frame()
         # Rotation metadata (display matrix): PyAV reports it per frame and does not apply it; OpenCV does, so
         # it is applied here too and every backend gives the same upright frames.
-        self._rot90 = self._first_frame_rotation() // 90
-        w, h = (int(cc.height), int(cc.width)) if self._rot90 % 2 else (int(cc.width), int(cc.height))
-        self.info = VideoInfo(path, n, fps, w, h, self.name)
-        self._start_pts = st.start_time or 0
-        self._iter = None
-        self._next_index = None  # index of the frame the running iterator yields next
+        self._rot90 = int(round(float(getattr(first, "rotation", 0) or 0) / 90.0)) % 4
+        h, w = first.height, first.width
+        width, height = (h, w) if self._rot90 % 2 else (w, h)
+        self.info = reader_info(path, index, width, height, self.name)
+        self._seek(None)
 
-    def _first_frame_rotation(self) -> int:
-        """Counter-clockwise degrees (0, 90, 180, 270) that make the frames upright; 0 if none decodes here
-        (a later decode reports that properly)."""
+    def _open(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._container = av.open(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._tb = float(self._stream.time_base)
+        self._iter = self._container.decode(self._stream)
+
+    def _first_frame(self):
         try:
-            frame = next(self._container.decode(self._stream))
-            return int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) * 90 % 360
-        except Exception:  # noqa: BLE001 - damaged or empty streams are reported by the decode that needs them
-            return 0
+            return next(self._container.decode(self._stream))
+        except (StopIteration, av.error.FFmpegError) as exc:
+            self._container.close()
+            raise BackendCannotDecode(f"PyAV cannot decode {self.index.codec} here ({exc})") from None
 
-    def _index_of(self, frame) -> int:
-        if frame.pts is None:
-            return -1
-        t = float((frame.pts - self._start_pts) * self._stream.time_base)
-        return int(round(t * self.info.fps))
+    def _seek(self, seconds: Optional[float]) -> None:
+        if seconds is None:  # from the start: reopen (seeking back to 0 fails in some containers)
+            self._open()
+            return
+        target = self.index.start + seconds
+        try:
+            self._container.seek(int(round(target / self._tb)), stream=self._stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            self._open()
+            return
+        self._iter = self._container.decode(self._stream)
 
-    def _decode_sorted(self, indices: np.ndarray, transform: Optional[FrameTransform]) -> Dict[int, np.ndarray]:
-        out: Dict[int, np.ndarray] = {}
-        for idx in indices.tolist():
-            if self._iter is None or self._next_index is None or idx < self._next_index \
-                    or idx - self._next_index > SEEK_THRESHOLD:
-                ts = int(idx / self.info.fps / self._stream.time_base) + self._start_pts
-                self._container.seek(ts, stream=self._stream, backward=True, any_frame=False)
-                self._iter = self._container.decode(self._stream)
-                self._next_index = None
-            frame = None
-            for frame in self._iter:
-                fi = self._index_of(frame)
-                self._next_index = fi + 1
-                if fi >= idx:
-                    break
-            else:
-                raise TruncatedVideoError(
-                    f"frame {idx} of {self.info.num_frames} in {self.path!r} could not be decoded "
-                    "(the file ends early or is damaged)")
-            rgb = frame.to_ndarray(format="rgb24")
-            if self._rot90:
-                rgb = np.ascontiguousarray(np.rot90(rgb, self._rot90))
-            out[idx] = transform(rgb) if transform else rgb
-        return out
+    def _next(self) -> Optional[Tuple[Optional[float], Any]]:
+        try:
+            frame = next(self._iter)
+        except (StopIteration, av.error.FFmpegError):
+            return None
+        t = None if frame.pts is None else frame.pts * self._tb - self.index.start
+        return t, frame
+
+    def _rgb(self, handle: Any) -> np.ndarray:
+        rgb = handle.to_ndarray(format="rgb24")
+        return np.ascontiguousarray(np.rot90(rgb, self._rot90)) if self._rot90 else rgb
 
     def close(self) -> None:
-        self._container.close()
-
-
+        if self._container is not None:
+            self._container.close()
