@@ -65,7 +65,7 @@ def test_archive_layout(archive):
         names = tar.getnames()
     assert {n.split("/")[0] for n in names} == {NAME}
     for must in ("module.py", "card.json", "__init__.py", "requirements.txt", "weights/inference.pdiparams",
-                 "weights/meta.json", "_vendor/videohub/__init__.py", "_vendor/videohub/hub.py",
+                 "weights/meta.json", "_vendor/videohub/__init__.py", "_vendor/videohub/hub/classifier.py",
                  "_vendor/videohub/labels/kinetics400.txt"):
         assert f"{NAME}/{must}" in names, must
     assert not any("__pycache__" in n for n in names)

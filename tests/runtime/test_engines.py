@@ -83,8 +83,8 @@ def test_missing_engine_is_reported_with_the_fix(monkeypatch):
 def test_missing_engines_fall_back_to_paddle_with_a_warning(card, monkeypatch):
     _without(monkeypatch, "openvino", "onnxruntime")
     with pytest.warns(verify.EngineFallbackWarning, match="openvino/fp32 not used.*pip install openvino"):
-        choice = choice.resolve_engine(card, MODULE_DIR, "openvino", "fp32")
-    assert (choice.engine, choice.precision) == ("paddle", "fp32")
+        picked = choice.resolve_engine(card, MODULE_DIR, "openvino", "fp32")
+    assert (picked.engine, picked.precision) == ("paddle", "fp32")
     auto = choice.resolve_engine(card, MODULE_DIR)  # nothing was asked for: the skipped engines are noted
     assert (auto.engine, auto.precision) == ("paddle", "fp32")
     assert any("onnxruntime/fp32 skipped" in n and "pip install onnxruntime" in n for n in auto.notes)
@@ -115,10 +115,10 @@ def test_precision_needs_the_cpu_feature():
 
 @needs_weights
 def test_bf16_without_cpu_support_falls_back(card, monkeypatch):
-    monkeypatch.setattr(engines, "cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setattr(predictor, "cpu_flags", lambda: frozenset({"avx2"}))
     with pytest.warns(verify.EngineFallbackWarning, match="lacks avx512_bf16"):
-        choice = choice.resolve_engine(card, MODULE_DIR, "openvino", "bf16")
-    assert (choice.engine, choice.precision) == ("paddle", "fp32")
+        picked = choice.resolve_engine(card, MODULE_DIR, "openvino", "bf16")
+    assert (picked.engine, picked.precision) == ("paddle", "fp32")
 
 
 class _Tiny(paddle.nn.Layer):
