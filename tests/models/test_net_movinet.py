@@ -1,0 +1,83 @@
+"""MoViNet-A0 (PaddleVideo MoViNet, causal False, conv_type 3d, in MoViNetRecognizerFrame) against the original.
+
+The seed-0 checkpoint of `movinet_a0_state_dict.tsv` is generated with the shared tool; its keys and shapes equal
+the network's, it loads with every entry consumed, and both the dygraph network (input [N, T, 3, H, W], transposed
+inside) and the predictor exported as the module card says (dynamic batch and T, oneDNN on) match
+`reference_outputs/movinet_a0_seed0.npz` to 1e-4 of max|ref|.
+"""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+
+from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from videohub.card import load_card
+from videohub.models import build_network
+from videohub.models.checkpoint import load_into, network_state_shapes, read_pdparams
+from videohub.runtime.engines.paddle_inference import PaddlePredictor
+from videohub.runtime.export import export_network
+from videohub.runtime.predictor import RuntimeOptions
+
+MODEL, ARCH, MANIFEST, SPECS = "movinet_a0", "movinet_a0", "movinet_a0_state_dict.tsv", ["imgs=1x50x3x172x172"]
+MODULE_DIR = REPO / "modules" / "movinet_kinetics400"
+TOL = 1e-4
+
+
+def _manifest_shapes(name):
+    shapes = {}
+    for line in shared_path("data", "state_dicts", name).read_text(encoding="utf-8").splitlines():
+        cols = line.split("\t")
+        if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
+            continue
+        shapes[cols[0]] = tuple(int(d) for d in cols[1].split("x"))
+    return shapes
+
+
+@pytest.fixture(scope="module")
+def reference(reference_tool, tmp_path_factory):
+    """(state dict, inputs, expected output) for seed 0."""
+    ref = np.load(shared_path("data", "reference_outputs", f"{MODEL}_seed0.npz"))
+    path = tmp_path_factory.mktemp("movinet_ckpt") / f"{MODEL}_seed0.pdparams"
+    inputs = make_reference_checkpoint(reference_tool, MANIFEST, 0, path, SPECS)
+    return read_pdparams(path), inputs["imgs"], ref["output_output"]
+
+
+@pytest.fixture(scope="module")
+def loaded(reference):
+    state, _, _ = reference
+    net = build_network(ARCH, **load_card(MODULE_DIR).arch_kwargs)
+    assert load_into(net, state).ok
+    return net
+
+
+def test_keys_and_shapes_equal_the_manifest():
+    assert network_state_shapes(build_network(ARCH)) == _manifest_shapes(MANIFEST)
+
+
+def test_dygraph_matches_reference(loaded, reference):
+    _, x, expected = reference
+    with paddle.no_grad():
+        out = loaded(paddle.to_tensor(x)).numpy()
+    assert out.shape == expected.shape
+    err = rel_err(out, expected)
+    assert err < TOL, f"rel err {err:.3g}"
+
+
+def test_exported_predictor_matches_reference(loaded, reference, tmp_path):
+    _, x, expected = reference
+    card = load_card(MODULE_DIR)
+    model, params = export_network(loaded, card.inputs, tmp_path / "inference")
+    pred = PaddlePredictor(model, params, RuntimeOptions(onednn=card.onednn, disabled_passes=card.disabled_passes,
+                                                         cpu_threads=2))
+    out = pred.run(x)
+    assert len(out) == 1 and out[0].shape == expected.shape
+    err = rel_err(out[0], expected)
+    assert err < TOL, f"exported: rel err {err:.3g}"
+    # dynamic batch and frame count: 2 clips of 16 frames, against dygraph
+    x2 = np.ascontiguousarray(np.concatenate([x[:, :16], x[:, -16:]], axis=0))
+    with paddle.no_grad():
+        dy = loaded(paddle.to_tensor(x2)).numpy()
+    out2 = pred.run(x2)[0]
+    assert out2.shape == (2, 400)
+    assert rel_err(out2, dy) < TOL
