@@ -1,4 +1,4 @@
-"""The five PaddleVideo Kinetics-400 modules (TSN, TSM, PP-TSM, PP-TSN, SlowFast) end to end.
+"""The PaddleVideo Kinetics-400 modules (TSN, TSM, PP-TSM, PP-TSN, SlowFast, PP-TSMv2, MoViNet) end to end.
 
 Each module gets a deterministic checkpoint from `shared/tools/make_reference_checkpoint.py`, imported with
 `scripts/fetch_weights.py <module> --from FILE` into a temporary copy of the module; the **exported** predictor,
@@ -34,6 +34,8 @@ MODELS = {
     "pptsn_kinetics400": ("pptsn_r50", "pptsn_r50_state_dict.tsv", ["imgs=1x8x3x224x224"]),
     "slowfast_kinetics400": ("slowfast_r50", "slowfast_r50_state_dict.tsv",
                              ["slow_input=1x3x4x224x224", "fast_input=1x3x32x224x224"]),
+    "pptsmv2_kinetics400": ("pptsmv2_lcnetv2", "pptsmv2_lcnetv2_state_dict.tsv", ["imgs=1x8x3x224x224"]),
+    "movinet_kinetics400": ("movinet_a0", "movinet_a0_state_dict.tsv", ["imgs=1x50x3x172x172"]),
 }
 # Second-seed inputs also exercise the dynamic dimensions each card exports: batch and any T for TSN and
 # PP-TSN, T = 2 x num_seg for PP-TSM (its dense test views feed 240 = 30 x 8 frames at once).
@@ -43,6 +45,8 @@ SEED1_SPECS = {
     "pptsm_kinetics400": ["imgs=1x16x3x224x224"],
     "pptsn_kinetics400": ["imgs=1x5x3x224x224"],
     "slowfast_kinetics400": ["slow_input=1x3x4x224x224", "fast_input=1x3x32x224x224"],
+    "pptsmv2_kinetics400": ["imgs=2x8x3x224x224"],
+    "movinet_kinetics400": ["imgs=1x16x3x172x172"],
 }
 TOL = 1e-4
 
@@ -153,8 +157,11 @@ def test_exported_predictor_matches_dygraph_on_another_seed(module, installed):
 
 
 # ------------------------------------------------------------------------------------------- preprocessing
-@pytest.mark.parametrize("module", ["tsm_kinetics400", "pptsm_kinetics400"])
+@pytest.mark.parametrize("module", ["tsm_kinetics400", "pptsm_kinetics400", "pptsmv2_kinetics400"])
 def test_tsm_family_predict_input_equals_paddlevideo(module):
+    # PP-TSMv2's infer helper is PaddleVideo's ppTSM_Inference_helper with the same num_seg 8, short_size 256 and
+    # target_size 224 (reference_outputs/pptsmv2_lcnetv2_seed0.json, `preprocess`), so PP-TSM's reference input
+    # tensor of the archery clip is its expected input too.
     entry = _stats()["ppTSM_or_TSM_helper(example.avi)"]
     ref = np.load(shared_path("data", "preprocess", "ref_pptsm_input_example_avi_f16.npy"))
     pv = prepare_video(str(_archery()), load_card(REPO / "modules" / module).preprocess)
@@ -162,6 +169,20 @@ def test_tsm_family_predict_input_equals_paddlevideo(module):
     assert pv.array.shape == tuple(entry["shape"]) == ref.shape
     np.testing.assert_array_equal(pv.array.astype(np.float16), ref)
     assert _sha1(pv.array) == entry["sha1_float32"]
+
+
+def test_movinet_pipeline_is_pptsm_helper_at_its_sizes():
+    """MoViNet's infer helper is ppTSM_Inference_helper with num_seg 50, short_size 192, target_size 172 (its
+    reference JSON): the card runs the same steps as PP-TSM (whose output equals PaddleVideo's tensor above)
+    at those sizes."""
+    pptsm = load_card(REPO / "modules" / "pptsm_kinetics400").preprocess
+    movinet = load_card(REPO / "modules" / "movinet_kinetics400").preprocess
+    assert (movinet.sampler.num_segments, movinet.scale_size, movinet.crop_size) == (50, 192, 172)
+    same = ("scale_mode", "resize_backend", "crop", "mean", "std", "pixel_divisor", "layout", "views")
+    assert {k: getattr(movinet, k) for k in same} == {k: getattr(pptsm, k) for k in same}
+    assert movinet.sampler.type == pptsm.sampler.type and movinet.sampler.select_left == pptsm.sampler.select_left
+    pv = prepare_video(str(_archery()), movinet)
+    assert pv.array.shape == (1, 50, 3, 172, 172)
 
 
 @pytest.mark.parametrize("module", ["tsn_kinetics400", "pptsn_kinetics400"])
@@ -287,7 +308,8 @@ def test_import_rejects_checkpoint_with_wrong_keys(fetch_weights, installed, tmp
 
 
 # ------------------------------------------------------------------------------------------- end to end
-@pytest.mark.parametrize("module", ["tsm_kinetics400", "slowfast_kinetics400"])
+@pytest.mark.parametrize("module", ["tsm_kinetics400", "slowfast_kinetics400", "pptsmv2_kinetics400",
+                                    "movinet_kinetics400"])
 def test_classify_real_clip_with_generated_checkpoint(module, installed):
     """Random-weight checkpoints say nothing about the label; this checks the path from a real file through
     the card's pipeline and the exported predictor (two inputs for SlowFast) to five labels."""
