@@ -14,6 +14,8 @@ from modules.pptsmv2_kinetics400.module import PPTSMv2Kinetics400  # noqa: F401
 from modules.pptsn_kinetics400.module import PPTSNKinetics400  # noqa: F401
 from modules.slowfast_kinetics400.module import SlowFastKinetics400  # noqa: F401
 from modules.stnet_kinetics400.module import StNetKinetics400  # noqa: F401
+from modules.timesformer_kinetics400.module import TimeSformerKinetics400  # noqa: F401
 from modules.tsm_kinetics400.module import TSMKinetics400  # noqa: F401
 from modules.tsn_kinetics400.module import TSNKinetics400  # noqa: F401
+from modules.videoswin_kinetics400.module import VideoSwinKinetics400  # noqa: F401
 from modules.videotag_tsn_lstm.module import VideoTagTSNLSTM  # noqa: F401

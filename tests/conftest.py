@@ -55,6 +55,22 @@ def make_reference_checkpoint(tool, manifest: str, seed: int, out_path: Path,
     return {}
 
 
+def manifest_entries(manifest: str) -> dict:
+    """{key: (shape, dtype)} of an official state dict, in its order (shared/data/state_dicts/<manifest>)."""
+    out = {}
+    for line in shared_path("data", "state_dicts", manifest).read_text(encoding="utf-8").splitlines():
+        cols = line.split("\t")
+        if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
+            continue
+        out[cols[0]] = (tuple(int(d) for d in cols[1].split("x")), cols[2] if len(cols) > 2 else "float32")
+    return out
+
+
+def manifest_shapes(manifest: str) -> dict:
+    """{key: shape} of an official state dict."""
+    return {k: shape for k, (shape, _) in manifest_entries(manifest).items()}
+
+
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """max|a-ref| / max|ref|: the tolerance measure the reference README asks for."""
     a = np.asarray(a, dtype=np.float64)

@@ -21,7 +21,7 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    type: str  # "segments" | "dense" | "slowfast"
+    type: str  # "segments" | "dense" | "slowfast" | "uniform_clips"
     num_segments: int = 8
     seg_len: int = 1
     select_left: bool = False
@@ -37,6 +37,7 @@ class PreprocessSpec:
     scale_mode: str = "short_side"        # see transforms.scale_frame
     scale_size: int = 256
     resize_backend: str = "cv2"            # "cv2" or "pil"
+    resize_dtype: str = "uint8"            # "float32": resize without rounding (normalise-then-resize pipelines)
     crop: str = "center"                   # "center" | "three" | "ten" | "multicrop" | "multicrop_center" | "full_res" | "none"
     crop_size: int = 224
     mean: Tuple[float, ...] = (0.485, 0.456, 0.406)
@@ -87,6 +88,7 @@ class ModelCard:
     score_output: int                      # which predictor output holds the class scores
     labels: str                            # "kinetics400" (shared list) or a file name in the module folder
     onednn: bool = True                    # oneDNN is wrong or crashes for some exports; the card says so
+    view_average: str = "probabilities"    # how a video's views are fused: "probabilities" or "logits" (then activated)
     disabled_passes: Tuple[str, ...] = ()  # Paddle Inference IR passes to switch off (narrow workarounds)
     variants: Dict[str, PreprocessSpec] = field(default_factory=dict)  # e.g. "tencrop": the accuracy-table views
     weights: Dict[str, Any] = field(default_factory=dict)
@@ -165,6 +167,7 @@ def card_from_dict(data: Dict[str, Any]) -> ModelCard:
         preprocess=preprocess, activation=data.get("activation", "softmax"),
         score_output=int(data.get("score_output", 0)), labels=data.get("labels", "none"),
         onednn=bool(data.get("onednn", True)), disabled_passes=tuple(data.get("disabled_passes", ())),
+        view_average=data.get("view_average", "probabilities"),
         variants=variants, weights=dict(data.get("weights", {})),
         reported=dict(data.get("reported", {})), raw=data, models=dict(data.get("models", {})),
         engines=dict(data.get("engines", {})),

@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, make_reference_checkpoint, manifest_shapes, rel_err, shared_path
 from videohub.card import load_card
 from videohub.models import build_network
 from videohub.models.checkpoint import load_into, network_state_shapes, read_pdparams
@@ -23,15 +23,6 @@ MODEL, ARCH, MANIFEST, SPECS = "movinet_a0", "movinet_a0", "movinet_a0_state_dic
 MODULE_DIR = REPO / "modules" / "movinet_kinetics400"
 TOL = 1e-4
 
-
-def _manifest_shapes(name):
-    shapes = {}
-    for line in shared_path("data", "state_dicts", name).read_text(encoding="utf-8").splitlines():
-        cols = line.split("\t")
-        if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-            continue
-        shapes[cols[0]] = tuple(int(d) for d in cols[1].split("x"))
-    return shapes
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def loaded(reference):
 
 
 def test_keys_and_shapes_equal_the_manifest():
-    assert network_state_shapes(build_network(ARCH)) == _manifest_shapes(MANIFEST)
+    assert network_state_shapes(build_network(ARCH)) == manifest_shapes(MANIFEST)
 
 
 def test_dygraph_matches_reference(loaded, reference):

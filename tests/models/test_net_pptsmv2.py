@@ -12,7 +12,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, make_reference_checkpoint, manifest_shapes, rel_err, shared_path
 from videohub.card import load_card
 from videohub.models import build_network
 from videohub.models.checkpoint import load_into, network_state_shapes, read_pdparams
@@ -25,15 +25,6 @@ MODEL, ARCH, MANIFEST, SPECS = "pptsmv2_lcnetv2", "pptsmv2_lcnetv2", "pptsmv2_lc
 MODULE_DIR = REPO / "modules" / "pptsmv2_kinetics400"
 TOL = 1e-4
 
-
-def _manifest_shapes(name):
-    shapes = {}
-    for line in shared_path("data", "state_dicts", name).read_text(encoding="utf-8").splitlines():
-        cols = line.split("\t")
-        if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-            continue
-        shapes[cols[0]] = tuple(int(d) for d in cols[1].split("x"))
-    return shapes
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +45,12 @@ def loaded(reference):
 
 
 def test_keys_and_shapes_equal_the_manifest():
-    assert network_state_shapes(build_network(ARCH)) == _manifest_shapes(MANIFEST)
+    assert network_state_shapes(build_network(ARCH)) == manifest_shapes(MANIFEST)
 
 
 def test_temporal_attention_variant_adds_two_keys():
     net = build_network(ARCH, num_seg=16, use_temporal_att=True)
-    extra = {k: v for k, v in network_state_shapes(net).items() if k not in _manifest_shapes(MANIFEST)}
+    extra = {k: v for k, v in network_state_shapes(net).items() if k not in manifest_shapes(MANIFEST)}
     assert extra == {"backbone.global_attention.fc.weight": (16, 16), "backbone.global_attention.fc.bias": (16,)}
     x = paddle.to_tensor(np.random.default_rng(0).normal(size=(1, 16, 3, 64, 64)).astype("float32"))
     with paddle.no_grad():

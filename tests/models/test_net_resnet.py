@@ -10,7 +10,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import make_reference_checkpoint, rel_err, shared_path
+from conftest import make_reference_checkpoint, manifest_shapes, rel_err, shared_path
 from videohub.models.checkpoint import CheckpointError, load_into, network_state_shapes, read_pdparams
 from videohub.models import build_network
 
@@ -83,15 +83,6 @@ def test_rejects_mismatched_checkpoint(model, change, checkpoints):
     assert key in str(info.value)
 
 
-def _manifest_shapes(name):
-    shapes = {}
-    for line in shared_path("data", "state_dicts", name).read_text(encoding="utf-8").splitlines():
-        cols = line.split("\t")
-        if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-            continue
-        shapes[cols[0]] = tuple(int(d) for d in cols[1].split("x"))
-    return shapes
-
 
 @pytest.mark.parametrize("arch, kwargs, manifest", [
     ("pptsm_r50", {"depth": 101}, "pptsm_r101_dense_state_dict.tsv"),
@@ -100,7 +91,7 @@ def _manifest_shapes(name):
 ])
 def test_keys_of_models_without_reference_outputs(arch, kwargs, manifest):
     net = build_network(arch, **kwargs)
-    assert network_state_shapes(net) == _manifest_shapes(manifest)
+    assert network_state_shapes(net) == manifest_shapes(manifest)
 
 
 @pytest.mark.parametrize("arch, shape, expected", [

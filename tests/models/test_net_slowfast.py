@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
-from conftest import make_reference_checkpoint, rel_err, shared_path
+from conftest import make_reference_checkpoint, manifest_shapes, rel_err, shared_path
 
 from videohub.models.checkpoint import CheckpointError, load_into, network_state_shapes, read_pdparams
 from videohub.models import available_architectures, build_network
@@ -13,16 +13,6 @@ from videohub.models.slowfast import MULTIGRID_8X8
 MANIFEST = "slowfast_r50_state_dict.tsv"
 INPUT_SPECS = ["slow_input=1x3x4x224x224", "fast_input=1x3x32x224x224"]
 
-
-def _manifest_shapes() -> dict:
-    out = {}
-    with open(shared_path("data", "state_dicts", MANIFEST), encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-                continue
-            out[cols[0]] = tuple(int(d) for d in cols[1].split("x"))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +44,12 @@ def test_registered():
 
 
 def test_keys_match_manifest(net):
-    assert network_state_shapes(net) == _manifest_shapes()
+    assert network_state_shapes(net) == manifest_shapes(MANIFEST)
 
 
 def test_multigrid_variant_builds_with_same_keys():
     mg = build_network("slowfast_r50", **MULTIGRID_8X8)
-    got, manifest = network_state_shapes(mg), _manifest_shapes()
+    got, manifest = network_state_shapes(mg), manifest_shapes(MANIFEST)
     assert list(got) == list(manifest)
     differing = {k for k in got if got[k] != manifest[k]}
     # Only the lateral fusion kernels differ: (k, 1, 1) with k = 7 instead of 5.

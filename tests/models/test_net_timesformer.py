@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, make_reference_checkpoint, manifest_entries, rel_err, shared_path
 
 from videohub.card import load_card
 from videohub.models import available_architectures, build_network
@@ -21,17 +21,6 @@ INPUT_SPECS = ["imgs=1x3x8x224x224"]
 MODULE_DIR = REPO / "modules" / "timesformer_kinetics400"
 TOL = 1e-4
 
-
-def _manifest() -> dict:
-    """{name: (shape, dtype)} in manifest order."""
-    out = {}
-    with open(shared_path("data", "state_dicts", MANIFEST), encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-                continue
-            out[cols[0]] = (tuple(int(d) for d in cols[1].split("x")), cols[2])
-    return out
 
 
 def _network_entries(net) -> dict:
@@ -88,7 +77,7 @@ def test_registered():
 
 
 def test_state_dict_matches_manifest(net, seed0):
-    manifest = _manifest()
+    manifest = manifest_entries(MANIFEST)
     assert list(_network_entries(net).items()) == list(manifest.items())
     state, _ = seed0
     assert {k: (tuple(v.shape), str(v.dtype)) for k, v in state.items()} == manifest

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
-from conftest import REPO, make_reference_checkpoint, rel_err, shared_path
+from conftest import REPO, make_reference_checkpoint, manifest_entries, rel_err, shared_path
 
 from videohub.card import load_card
 from videohub.models import available_architectures, build_network
@@ -23,17 +23,6 @@ MODULE_DIR = REPO / "modules" / "videoswin_kinetics400"
 INDEX_KEY = "backbone.layers.0.blocks.0.attn.relative_position_index"
 TOL = 1e-4
 
-
-def _manifest() -> dict:
-    """{name: (shape, dtype)} in manifest order."""
-    out = {}
-    with open(shared_path("data", "state_dicts", MANIFEST), encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if not cols[0] or cols[0].startswith("#") or cols[0] == "name":
-                continue
-            out[cols[0]] = (tuple(int(d) for d in cols[1].split("x")), cols[2])
-    return out
 
 
 def _network_entries(net) -> dict:
@@ -90,7 +79,7 @@ def test_registered():
 
 
 def test_state_dict_matches_manifest(net, seed0):
-    manifest = _manifest()
+    manifest = manifest_entries(MANIFEST)
     assert list(_network_entries(net).items()) == list(manifest.items())
     state, _ = seed0
     assert {k: (tuple(v.shape), str(v.dtype)) for k, v in state.items()} == manifest
@@ -117,7 +106,7 @@ def test_relative_position_index_is_an_int64_buffer_loaded_from_the_checkpoint(n
 def test_swin_b_variant():
     net = build_network("videoswin_b")
     shapes = {k: tuple(t.shape) for k, t in net.state_dict().items()}
-    assert len(shapes) == len(_manifest())  # same keys as Swin-S
+    assert len(shapes) == len(manifest_entries(MANIFEST))  # same keys as Swin-S
     assert shapes["backbone.patch_embed.proj.weight"] == (128, 3, 2, 4, 4)
     assert shapes["backbone.layers.0.blocks.0.attn.relative_position_bias_table"] == (2535, 4)
     assert shapes["backbone.layers.3.blocks.1.attn.relative_position_bias_table"] == (2535, 32)

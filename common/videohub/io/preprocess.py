@@ -24,6 +24,8 @@ def sample_indices(spec: SamplerSpec, num_frames: int, fps: float) -> np.ndarray
     if spec.type == "dense":
         return sampling.dense_clip_indices(num_frames, fps, spec.clip_len, spec.frame_interval,
                                            spec.target_fps, spec.num_clips)
+    if spec.type == "uniform_clips":
+        return sampling.uniform_test_clips(num_frames, spec.num_clips, spec.clip_len, int(spec.frame_interval))
     if spec.type == "slowfast":
         clips = [sampling.linspace_clip_indices(num_frames, fps, spec.clip_len, int(spec.frame_interval),
                                                 spec.target_fps or 30.0, k, spec.num_clips)
@@ -33,8 +35,13 @@ def sample_indices(spec: SamplerSpec, num_frames: int, fps: float) -> np.ndarray
 
 
 def scale_transform(spec: PreprocessSpec):
+    as_float = spec.resize_dtype == "float32"
+
     def scale(frame: np.ndarray) -> np.ndarray:
-        return transforms.scale_frame(frame, spec.scale_mode, spec.scale_size, spec.resize_backend)
+        # float32: resized without rounding back to uint8, which equals normalising first and resizing the
+        # float tensor (TimeSformer's order), up to float rounding
+        return transforms.scale_frame(frame.astype(np.float32) if as_float else frame, spec.scale_mode,
+                                      spec.scale_size, spec.resize_backend)
 
     return scale
 

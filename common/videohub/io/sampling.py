@@ -68,6 +68,22 @@ def dense_clip_indices(num_frames: int, fps: float, clip_len: int, frame_interva
     return np.stack(clips)
 
 
+def uniform_test_clips(num_frames: int, num_clips: int, clip_len: int, frame_interval: int = 1) -> np.ndarray:
+    """PaddleVideo `Sampler` test clips with `seg_len` > 1 (VideoSwin): the video is cut into `num_clips` equal
+    bins of the free frames, a clip of `clip_len` frames every `frame_interval` starts in the middle of each
+    (`int(k * avg + avg / 2)`, avg = (n - span + 1) / num_clips; all at 0 when the video is shorter than a
+    clip), indices wrap around the end. [num_clips, clip_len]. (PaddleVideo writes this with `np.int`, which
+    numpy >= 1.24 removed; this is what it computes.)"""
+    span = clip_len * frame_interval
+    avg = (num_frames - span + 1) / float(num_clips)
+    if avg > 0:
+        starts = (np.arange(num_clips) * avg + avg / 2.0).astype(np.int64)
+    else:
+        starts = np.zeros(num_clips, dtype=np.int64)
+    clips = starts[:, None] + frame_interval * np.arange(clip_len)[None, :]
+    return clips % num_frames
+
+
 def linspace_clip_indices(num_frames: int, fps: float, num_frames_out: int, sampling_rate: int,
                           target_fps: float = 30.0, clip_idx: int = 0, num_clips: int = 1) -> np.ndarray:
     """SlowFast `DecodeSampler` in test mode: a clip of `num_frames_out * sampling_rate * fps / target_fps`

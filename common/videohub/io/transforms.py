@@ -90,16 +90,18 @@ def center_crop(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def three_crop(frames: np.ndarray, size: int) -> List[np.ndarray]:
-    """Three square crops along the long side in PaddleVideo `UniformCrop` order: start, end, middle
-    (SlowFast / PP-TSM dense test views)."""
+    """PaddleVideo `UniformCrop`: three square crops along the long side at 0, 2 * step and step (start, end,
+    middle), step = (long - size) // 2, centred across (TimeSformer, VideoSwin test views)."""
     h, w = frames.shape[-3:-1]
+    if w < size or h < size:
+        raise ValueError(f"frame {w}x{h} is smaller than the {size}x{size} crop")
     if w >= h:
-        xs = [0, w - size, (w - size) // 2]
+        step = (w - size) // 2
         y = (h - size) // 2
-        return [frames[..., y:y + size, x:x + size, :] for x in xs]
-    ys = [0, h - size, (h - size) // 2]
+        return [frames[..., y:y + size, x:x + size, :] for x in (0, 2 * step, step)]
+    step = (h - size) // 2
     x = (w - size) // 2
-    return [frames[..., y:y + size, x:x + size, :] for y in ys]
+    return [frames[..., y:y + size, x:x + size, :] for y in (0, 2 * step, step)]
 
 
 def multi_crop(frames: np.ndarray, size: int, num: int = 3) -> List[np.ndarray]:

@@ -132,9 +132,12 @@ class VideoClassifier:
         logits = np.concatenate(scores) if len(scores) > 1 else scores[0]
         probs, start = [], 0
         for pv in prepared:
-            rows = pv.arrays[0].shape[0]
-            probs.append(activate(logits[start:start + rows], self.card.activation).mean(axis=0))
-            start += rows
+            rows = logits[start:start + pv.arrays[0].shape[0]]
+            if self.card.view_average == "logits":  # PaddleVideo's TimeSformer: activation of the mean logits
+                probs.append(activate(rows.mean(axis=0, keepdims=True), self.card.activation)[0])
+            else:
+                probs.append(activate(rows, self.card.activation).mean(axis=0))
+            start += rows.shape[0]
         return probs
 
     # ------------------------------------------------------------------ whole videos
