@@ -71,6 +71,26 @@ def manifest_shapes(manifest: str) -> dict:
     return {k: shape for k, (shape, _) in manifest_entries(manifest).items()}
 
 
+def reference_outputs(model: str) -> dict:
+    """{output name: array} of shared/data/reference_outputs/<model>_seed0.npz."""
+    ref = np.load(shared_path("data", "reference_outputs", f"{model}_seed0.npz"))
+    return {k[len("output_"):]: ref[k] for k in ref.files if k.startswith("output_")}
+
+
+def seed0_network(tool, out_dir: Path, arch: str, manifest: str, input_specs: list, **arch_kwargs):
+    """(network `arch` loaded with the seed-0 checkpoint of `manifest`, that state dict, the reference inputs),
+    the checkpoint written to `out_dir` by the shared tool; every checkpoint entry must be consumed."""
+    from videohub.models import build_network
+    from videohub.models.checkpoint import load_into, read_pdparams
+
+    path = Path(out_dir) / f"{arch}_seed0.pdparams"
+    inputs = make_reference_checkpoint(tool, manifest, 0, path, input_specs)
+    state = read_pdparams(path)
+    net = build_network(arch, **arch_kwargs)
+    assert load_into(net, state).ok
+    return net, state, inputs
+
+
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """max|a-ref| / max|ref|: the tolerance measure the reference README asks for."""
     a = np.asarray(a, dtype=np.float64)

@@ -12,10 +12,10 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, make_reference_checkpoint, manifest_shapes, rel_err, shared_path
+from conftest import REPO, manifest_shapes, reference_outputs, rel_err, seed0_network
 from videohub.card import load_card
 from videohub.models import build_network
-from videohub.models.checkpoint import load_into, network_state_shapes, read_pdparams
+from videohub.models.checkpoint import load_into, network_state_shapes
 from videohub.runtime.engines.paddle_inference import PaddlePredictor
 from videohub.runtime.export import export_network
 from videohub.runtime.predictor import RuntimeOptions
@@ -28,20 +28,11 @@ TOL = 1e-4
 
 
 @pytest.fixture(scope="module")
-def reference(reference_tool, tmp_path_factory):
-    """(state dict, inputs, expected output) for seed 0."""
-    ref = np.load(shared_path("data", "reference_outputs", f"{MODEL}_seed0.npz"))
-    path = tmp_path_factory.mktemp("pptsmv2_ckpt") / f"{MODEL}_seed0.pdparams"
-    inputs = make_reference_checkpoint(reference_tool, MANIFEST, 0, path, SPECS)
-    return read_pdparams(path), inputs["imgs"], ref["output_output"]
-
-
-@pytest.fixture(scope="module")
-def loaded(reference):
-    state, _, _ = reference
-    net = build_network(ARCH, **load_card(MODULE_DIR).arch_kwargs)
-    assert load_into(net, state).ok
-    return net
+def seed0(reference_tool, tmp_path_factory):
+    """(network loaded with the seed-0 checkpoint, the checkpoint, reference input, expected output)."""
+    net, state, inputs = seed0_network(reference_tool, tmp_path_factory.mktemp("pptsmv2_ckpt"), ARCH, MANIFEST, SPECS,
+                                   **load_card(MODULE_DIR).arch_kwargs)
+    return net, state, inputs["imgs"], reference_outputs(MODEL)["output"]
 
 
 def test_keys_and_shapes_equal_the_manifest():
@@ -58,8 +49,8 @@ def test_temporal_attention_variant_adds_two_keys():
     assert tuple(out.shape) == (1, 400) and np.isfinite(out.numpy()).all()
 
 
-def test_dygraph_matches_reference(loaded, reference):
-    _, x, expected = reference
+def test_dygraph_matches_reference(seed0):
+    loaded, _, x, expected = seed0
     with paddle.no_grad():
         out = loaded(paddle.to_tensor(x)).numpy()
     assert out.shape == expected.shape
@@ -67,8 +58,8 @@ def test_dygraph_matches_reference(loaded, reference):
     assert err < TOL, f"rel err {err:.3g}"
 
 
-def test_rep_fused_matches_reference(reference):
-    state, x, expected = reference
+def test_rep_fused_matches_reference(seed0):
+    _, state, x, expected = seed0
     net = build_network(ARCH)
     load_into(net, state)
     net.backbone.rep()  # what PaddleVideo's export does; overwrites the (unused) dw_conv entries
@@ -77,8 +68,8 @@ def test_rep_fused_matches_reference(reference):
     assert rel_err(out, expected) < 1e-5
 
 
-def test_exported_predictor_matches_reference(loaded, reference, tmp_path):
-    _, x, expected = reference
+def test_exported_predictor_matches_reference(seed0, tmp_path):
+    loaded, _, x, expected = seed0
     card = load_card(MODULE_DIR)
     model, params = export_network(loaded, card.inputs, tmp_path / "inference")
     pred = PaddlePredictor(model, params, RuntimeOptions(onednn=card.onednn, disabled_passes=card.disabled_passes,
