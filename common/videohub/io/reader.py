@@ -142,8 +142,12 @@ class SeekingReader(VideoReader):
         if seconds is None:
             return None
         pos, dist = self.index.nearest(seconds)
-        gaps = np.diff(self.index.times)
-        half_gap = 0.5 * float(gaps[max(0, min(pos, gaps.size - 1))]) if gaps.size else 0.5
+        times = self.index.times
+        if times.size < 2:
+            half_gap = 0.5
+        else:  # half the gap to the next picture (the previous one for the last picture)
+            j = min(pos, times.size - 2)
+            half_gap = 0.5 * float(times[j + 1] - times[j])
         return pos if dist <= max(half_gap, 1e-3) else None
 
     def _seek_before(self, idx: int) -> None:

@@ -30,9 +30,7 @@ class OpenCVReader(SeekingReader):
         self._offset = index.stream_start - index.start
         self._by_number = (index.container.split(",")[0] == "avi"
                            and int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) == index.num_frames)
-        self._cap.release()
-        self._cap = None
-        self._seek(None)
+        self._pending, self._cursor = (0, first), 0  # the capture stands after the first picture
 
     def _seek(self, seconds: Optional[float]) -> None:
         if seconds is None:  # from the start: a fresh capture (seeking back to 0 fails in some containers)

@@ -30,7 +30,7 @@ class PyAVReader(SeekingReader):
         h, w = first.height, first.width
         width, height = (h, w) if self._rot90 % 2 else (w, h)
         self.info = reader_info(path, index, width, height, self.name)
-        self._seek(None)
+        self._pending, self._cursor = (0, first), 0  # the decoder stands after the first picture
 
     def _open(self) -> None:
         if self._container is not None:
@@ -43,7 +43,7 @@ class PyAVReader(SeekingReader):
 
     def _first_frame(self):
         try:
-            return next(self._container.decode(self._stream))
+            return next(self._iter)
         except (StopIteration, av.error.FFmpegError) as exc:
             self._container.close()
             raise BackendCannotDecode(f"PyAV cannot decode {self.index.codec} here ({exc})") from None
