@@ -91,6 +91,20 @@ def seed0_network(tool, out_dir: Path, arch: str, manifest: str, input_specs: li
     return net, state, inputs
 
 
+def card_predictor(net, module_dir: Path, out_dir: Path, threads=None):
+    """(runtime options, Paddle predictor) of `net` exported with its module card's inputs and run with the
+    card's runtime options (oneDNN switch, disabled passes), as the module would run it."""
+    from videohub.card import load_card
+    from videohub.runtime.engines.paddle_inference import PaddlePredictor
+    from videohub.runtime.export import export_network
+    from videohub.runtime.verify import card_options
+
+    card = load_card(module_dir)
+    model, params = export_network(net, card.inputs, Path(out_dir) / "inference")
+    options = card_options(card, threads)
+    return options, PaddlePredictor(model, params, options)
+
+
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """max|a-ref| / max|ref|: the tolerance measure the reference README asks for."""
     a = np.asarray(a, dtype=np.float64)

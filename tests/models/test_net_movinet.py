@@ -11,13 +11,10 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, manifest_shapes, reference_outputs, rel_err, seed0_network
+from conftest import REPO, card_predictor, manifest_shapes, reference_outputs, rel_err, seed0_network
 from videohub.card import load_card
 from videohub.models import build_network
 from videohub.models.checkpoint import network_state_shapes
-from videohub.runtime.engines.paddle_inference import PaddlePredictor
-from videohub.runtime.export import export_network
-from videohub.runtime.predictor import RuntimeOptions
 
 MODEL, ARCH, MANIFEST, SPECS = "movinet_a0", "movinet_a0", "movinet_a0_state_dict.tsv", ["imgs=1x50x3x172x172"]
 MODULE_DIR = REPO / "modules" / "movinet_kinetics400"
@@ -48,10 +45,7 @@ def test_dygraph_matches_reference(seed0):
 
 def test_exported_predictor_matches_reference(seed0, tmp_path):
     loaded, x, expected = seed0
-    card = load_card(MODULE_DIR)
-    model, params = export_network(loaded, card.inputs, tmp_path / "inference")
-    pred = PaddlePredictor(model, params, RuntimeOptions(onednn=card.onednn, disabled_passes=card.disabled_passes,
-                                                         cpu_threads=2))
+    _, pred = card_predictor(loaded, MODULE_DIR, tmp_path, threads=2)
     out = pred.run(x)
     assert len(out) == 1 and out[0].shape == expected.shape
     err = rel_err(out[0], expected)

@@ -6,15 +6,11 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
-from conftest import REPO, manifest_entries, reference_outputs, rel_err, seed0_network
+from conftest import REPO, card_predictor, manifest_entries, reference_outputs, rel_err, seed0_network
 
-from videohub.card import load_card
 from videohub.models import available_architectures, build_network
 from videohub.models.checkpoint import load_into
 from videohub.models.videoswin import relative_position_index
-from videohub.runtime.engines.paddle_inference import PaddlePredictor
-from videohub.runtime.export import export_network
-from videohub.runtime.predictor import RuntimeOptions
 
 ARCH = "videoswin_s"
 MANIFEST = "videoswin_s_state_dict.tsv"
@@ -58,10 +54,7 @@ def predictor_outputs(net, seed0, tmp_path_factory):
     """The exported model (card inputs: dynamic batch) under the card's runtime options, fed a batch of 2: the
     reference input and another video (so rows must not mix)."""
     _, inputs = seed0
-    card = load_card(MODULE_DIR)
-    model, params = export_network(net, card.inputs, tmp_path_factory.mktemp("videoswin_export") / "inference")
-    options = RuntimeOptions(onednn=card.onednn, disabled_passes=card.disabled_passes)
-    pred = PaddlePredictor(model, params, options)
+    options, pred = card_predictor(net, MODULE_DIR, tmp_path_factory.mktemp("videoswin_export"))
     x = inputs["imgs"]
     batch = np.concatenate([x, x[:, :, ::-1].copy()], axis=0)  # row 1: frames reversed
     outs = pred.run(batch)
