@@ -225,6 +225,11 @@ def test_newer_version_that_does_not_load_leaves_the_old_one(home, tmp_path):
     assert proc.returncode == 1 and "does not load" in proc.stderr and "broken on purpose" in proc.stderr
     assert _installed_version(home["home"]) == "1.1.0"
     assert not list((home["home"] / "tmp").glob("videohub_*"))  # staging cleaned up
+    # nor does a version packed without weights replace one that has them
+    weightless = pack.pack(NAME, tmp_path / "out", _copy_module(NAME, tmp_path / "w", version="1.2.1").parent)
+    with pytest.raises(SystemExit, match="has no weights and the installed one has"):
+        pack.safe_install(weightless, home["home"])
+    assert _installed_version(home["home"]) == "1.1.0"
 
 
 def _crafted_archive(path: Path, outside: Path, kind: str) -> Path:

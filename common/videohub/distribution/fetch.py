@@ -29,18 +29,21 @@ def running_versions() -> Tuple[Optional[str], Optional[str]]:
     return version("paddlepaddle") or version("paddlepaddle-gpu"), version("paddlehub")
 
 
+def _reason(exc: urllib.error.HTTPError) -> str:
+    """The `msg` of the index server's JSON error body, else the HTTP reason."""
+    try:
+        return json.loads(exc.read().decode("utf-8")).get("msg") or str(exc.reason)
+    except ValueError:
+        return str(exc.reason)
+
+
 def _get_json(server: str, path: str, params: Dict[str, str], timeout: float) -> Dict[str, Any]:
     url = f"{server.rstrip('/')}/{path}?{urllib.parse.urlencode(params)}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return json.loads(r.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        try:
-            msg = json.loads(exc.read().decode("utf-8")).get("msg", "")
-        except ValueError:
-            msg = ""
-        raise LookupError(f"the module index at {server} answered {exc.code} to {path}: {msg or exc.reason}") \
-            from None
+        raise LookupError(f"the module index at {server} answered {exc.code} to {path}: {_reason(exc)}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ConnectionError(f"cannot reach the module index at {server}: {getattr(exc, 'reason', exc)}") from None
     except ValueError:
@@ -87,11 +90,7 @@ def download_verified(item: Dict[str, Any], dest_dir: Path, timeout: float = 60.
                 out.write(block)
     except urllib.error.HTTPError as exc:
         part.unlink(missing_ok=True)
-        try:
-            msg = json.loads(exc.read().decode("utf-8")).get("msg", "")
-        except ValueError:
-            msg = ""
-        raise UnsafeArchiveError(f"the server refused {target.name} ({exc.code}): {msg or exc.reason}") from None
+        raise UnsafeArchiveError(f"the server refused {target.name} ({exc.code}): {_reason(exc)}") from None
     except (urllib.error.URLError, OSError) as exc:
         part.unlink(missing_ok=True)
         raise ConnectionError(f"downloading {item['url']} failed: {getattr(exc, 'reason', exc)}") from None
