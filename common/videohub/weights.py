@@ -40,17 +40,18 @@ def weights_installed(module_dir: Union[str, Path], parts: Sequence[str] = ()) -
 def how_to_get_weights(card: ModelCard, module_dir: Union[str, Path]) -> str:
     parts = list(card.models) or [None]
     srcs = [card.part(p).weights.get("source", {}) for p in parts]
+    # --modules-dir: the same commands fill a checkout's modules/<name> or an installed $HUB_HOME/modules/<name>
+    cmd = f"python scripts/fetch_weights.py {card.name} --modules-dir {Path(module_dir).resolve().parent}"
     lines = [f"The weights of {card.name} are not installed (looked in {weights_dir(module_dir)}).",
-             "Get them from the project checkout, then (re)install the module:"]
+             "Write them into this module folder with scripts/fetch_weights.py of a videohub checkout:"]
     if all(srcs):
-        lines.append(f"  python scripts/fetch_weights.py {card.name}          # downloads "
-                     + ", ".join(describe_source(s) for s in srcs))
+        lines.append(f"  {cmd}   # downloads " + ", ".join(describe_source(s) for s in srcs))
     if card.models:
         files = " ".join(f"{p}=FILE" for p in parts)
-        lines.append(f"  python scripts/fetch_weights.py {card.name} --from {files}   # imports checkpoints you have")
+        lines.append(f"  {cmd} --from {files}   # imports checkpoints you have")
     else:
-        lines.append(f"  python scripts/fetch_weights.py {card.name} --from FILE   # imports a checkpoint you already have")
-    lines.append(f"  hub install modules/{card.name}")
+        lines.append(f"  {cmd} --from FILE   # imports a checkpoint you already have")
+    lines.append(f"A module of the checkout's modules/ folder is then installed with `hub install modules/{card.name}`.")
     return "\n".join(lines)
 
 
