@@ -140,3 +140,34 @@ def test_killed_driver_and_killed_actor_lose_nothing(module_dir, library, refere
     check_complete(output, library, reference)
     manifest = (output / "manifest.json").read_text()
     assert '"complete": true' in manifest
+
+
+def test_local_job_reads_file_uris_and_fsspec_urls_and_redoes_rows_when_options_change(module_dir, library,
+                                                                                       reference, tmp_path):
+    import fsspec
+
+    clips = [p for p in library["inputs"] if p not in library["bad"].values()][:3]
+    with fsspec.open("memory://library/remote clip.mp4", "wb") as f:
+        f.write(Path(clips[0]).read_bytes())
+    listing = tmp_path / "uris.txt"
+    uris = [Path(clips[1]).as_uri(), Path(clips[2]).as_uri(), "memory://library/remote clip.mp4",
+            "memory://library/absent.mp4", "nosuchscheme://x/y.mp4"]
+    listing.write_text("\n".join(uris) + "\n")
+    output = tmp_path / "results"
+    first = run_job(JobConfig(module=str(module_dir), inputs=str(listing), output=str(output), progress=False))
+    rows = {r["path"]: r for r in pq.read_table(output / "shards").to_pylist()}
+    assert sorted(rows) == sorted(uris) and first["processed"] == len(uris)
+    for uri, clip in zip(uris[:3], [clips[1], clips[2], clips[0]]):
+        assert rows[uri]["labels"] == list(reference[clip]["prediction"])
+        assert rows[uri]["scores"] == pytest.approx(list(reference[clip]["prediction"].values()), rel=1e-4)
+    assert rows[uris[0]]["size"] == Path(clips[1]).stat().st_size and rows[uris[2]]["size"] is None
+    assert rows[uris[3]]["error_type"] == "InputNotFoundError"
+    assert rows[uris[4]]["error_type"] == "UnsupportedInputError"
+
+    # other options make other results: every row is redone and the old rows are gone
+    again = run_job(JobConfig(module=str(module_dir), inputs=str(listing), output=str(output), top_k=2,
+                              progress=False))
+    assert again["processed"] == len(uris) and again["superseded_rows_removed"] == len(uris)
+    table = pq.read_table(output / "shards")
+    assert table.num_rows == len(uris)
+    assert all(len(r["labels"]) == 2 for r in table.to_pylist() if r["status"] == "ok")

@@ -1,5 +1,6 @@
-"""Batch jobs on Ray: Ray Data reads the pending list on the driver's node and streams it through a pool of
-actors, each holding one loaded module (`BatchWorker`), back to the driver, which writes the rows.
+"""Batch jobs on Ray: the driver puts the pending list into the object store in blocks (its own memory stays
+bounded), Ray Data streams the blocks through a pool of actors, each holding one loaded module
+(`BatchWorker`), and back to the driver, which writes the rows.
 
 Actors are restarted and their in-flight batches retried when a worker process dies (Ray Data's defaults:
 `max_restarts=-1`, `max_task_retries=-1`), so a killed actor costs its batch's time, not its rows. Ray is
@@ -12,6 +13,8 @@ from typing import Iterator, List
 
 import pyarrow as pa
 
+from videohub.batch.inputs import batched
+from videohub.batch.store import iter_lines
 from videohub.batch.worker import BatchWorker, ModuleSource
 
 try:
@@ -19,6 +22,8 @@ try:
     import ray.data
 except ImportError:  # local jobs need no Ray
     ray = None
+
+BLOCK_PATHS = 10_000   # input paths per object-store block
 
 
 def connect(address: str) -> None:
@@ -39,7 +44,8 @@ def connect(address: str) -> None:
 def ray_tables(files: List[Path], source: ModuleSource, cfg) -> Iterator[pa.Table]:
     """Result tables of the pending `files` (list files on this node), computed by `cfg.workers` actors."""
     connect(cfg.ray)
-    ds = ray.data.read_text([f"local://{Path(f).resolve()}" for f in files], ray_remote_args={"num_cpus": 0})
+    blocks = [ray.put(pa.table({"path": chunk})) for chunk in batched(iter_lines(files), BLOCK_PATHS)]
+    ds = ray.data.from_arrow_refs(blocks)
     ds = ds.map_batches(
         BatchWorker,
         fn_constructor_kwargs={"source": source, "task": cfg.task, "options": cfg.task_options(),

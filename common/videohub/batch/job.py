@@ -7,6 +7,7 @@ come back (one shard per worker batch by default), so a killed driver loses at m
 """
 from __future__ import annotations
 
+import resource
 import socket
 import sys
 import time
@@ -141,8 +142,11 @@ def run_job(cfg: JobConfig) -> Dict[str, Any]:
         writer = ShardWriter(store, run_key, max(cfg.shard_rows, 1) if cfg.shard_rows else 1)
         bar = progress_bar(total, progress_enabled(cfg.progress, total))
         t_run = time.perf_counter()
+        first = None
         try:
             for table in job_tables(files, source, cfg) if total else ():
+                if first is None:  # module loading, actor start-up, the first batch
+                    first = (time.perf_counter() - t_run, table.num_rows)
                 writer.add(table)
                 bar.update(table.num_rows)
         finally:
@@ -156,8 +160,12 @@ def run_job(cfg: JobConfig) -> Dict[str, Any]:
             "errors_by_type": writer.errors_by_type, "skipped_done": plan.skipped_done,
             "duplicate_inputs": plan.duplicate_inputs, "run_s": run_s, "wall_s": time.perf_counter() - t0,
             "videos_per_s": writer.rows / run_s if run_s > 0 else 0.0, "stage_s": writer.stage_s,
+            "first_rows_s": first[0] if first else None,
+            # after the first rows came back: the rate once the workers have started
+            "steady_videos_per_s": (writer.rows - first[1]) / (run_s - first[0])
+            if first and run_s > first[0] and writer.rows > first[1] else None,
             "superseded_rows_removed": removed_at_start + removed_at_end, "folder": counts,
-            "workers": cfg.workers if cfg.ray else 1, "ray": cfg.ray}
+            "workers": cfg.workers if cfg.ray else 1, "ray": cfg.ray, "driver_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}  # Linux: KiB
         manifest.update(complete=writer.rows == total, summary=summary, shards=len(store.shards()))
         store.write_manifest(manifest)
         return summary
@@ -181,7 +189,8 @@ def format_summary(s: Dict[str, Any]) -> str:
         f"({s['videos_per_s']:.2f} videos/s, {s['workers']} worker(s){', Ray ' + s['ray'] if s['ray'] else ''})",
         f"  ok {s['ok']}; failed {sum(s['errors_by_type'].values())} ({errors})",
         f"  skipped (already done) {s['skipped_done']}; inputs listed twice {s['duplicate_inputs']}",
-        f"  stage seconds (summed over workers and threads): {stages}",
+        f"  stage seconds (summed over workers and threads): {stages}; driver peak RSS "
+        f"{s['driver_peak_rss_mb']:.0f} MB",
         f"  results folder: {f['rows']} rows, ok {f['ok']}, errors {f['errors']}"
         + (f", {f['rows_of_other_versions']} from other module versions/options" if f["rows_of_other_versions"] else ""),
     ])
