@@ -1,6 +1,7 @@
-"""Batch jobs on Ray: the driver puts the pending list into the object store in blocks (its own memory stays
-bounded), Ray Data streams the blocks through a pool of actors, each holding one loaded module
-(`BatchWorker`), and back to the driver, which writes the rows.
+"""Batch jobs on Ray: the driver puts the pending list into the object store, one block per worker batch, a
+chunk of `CHUNK_PATHS` paths at a time (so its memory does not grow with the list); Ray Data streams the blocks
+through a pool of actors, each holding one loaded module (`BatchWorker`), and back to the driver, which writes
+the rows. Each chunk starts its actor pool anew (one module load per actor per chunk).
 
 Actors are restarted and their in-flight batches retried when a worker process dies (Ray Data's defaults:
 `max_restarts=-1`, `max_task_retries=-1`), so a killed actor costs its batch's time, not its rows. Ray is
@@ -23,7 +24,7 @@ try:
 except ImportError:  # local jobs need no Ray
     ray = None
 
-BLOCK_PATHS = 10_000   # input paths per object-store block
+CHUNK_PATHS = 100_000   # pending paths handed to Ray Data at a time
 
 
 def connect(address: str) -> None:
@@ -44,13 +45,14 @@ def connect(address: str) -> None:
 def ray_tables(files: List[Path], source: ModuleSource, cfg) -> Iterator[pa.Table]:
     """Result tables of the pending `files` (list files on this node), computed by `cfg.workers` actors."""
     connect(cfg.ray)
-    blocks = [ray.put(pa.table({"path": chunk})) for chunk in batched(iter_lines(files), BLOCK_PATHS)]
-    ds = ray.data.from_arrow_refs(blocks)
-    ds = ds.map_batches(
-        BatchWorker,
-        fn_constructor_kwargs={"source": source, "task": cfg.task, "options": cfg.task_options(),
-                               "cpu_threads": max(1, int(cfg.cpus_per_worker)),
-                               "decode_workers": cfg.decode_workers},
-        batch_size=cfg.batch_size, batch_format="pyarrow", concurrency=cfg.workers,
-        num_cpus=cfg.cpus_per_worker, num_gpus=cfg.gpus_per_worker or None)
-    yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
+    for chunk in batched(iter_lines(files), CHUNK_PATHS):
+        # One block per worker batch: Ray Data hands whole blocks to actors; larger blocks would leave some idle
+        blocks = [ray.put(pa.table({"path": paths})) for paths in batched(chunk, cfg.batch_size)]
+        ds = ray.data.from_arrow_refs(blocks).map_batches(
+            BatchWorker,
+            fn_constructor_kwargs={"source": source, "task": cfg.task, "options": cfg.task_options(),
+                                   "cpu_threads": max(1, int(cfg.cpus_per_worker)),
+                                   "decode_workers": cfg.decode_workers},
+            batch_size=cfg.batch_size, batch_format="pyarrow", concurrency=cfg.workers,
+            num_cpus=cfg.cpus_per_worker, num_gpus=cfg.gpus_per_worker or None)
+        yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
