@@ -139,7 +139,7 @@ def run_job(cfg: JobConfig) -> Dict[str, Any]:
                     "inputs": cfg.inputs, "config": {k: v for k, v in asdict(cfg).items() if k != "progress"},
                     "driver": f"{socket.gethostname()}", "complete": False, "pending_at_start": total}
         store.write_manifest(manifest)
-        writer = ShardWriter(store, run_key, max(cfg.shard_rows, 1) if cfg.shard_rows else 1)
+        writer = ShardWriter(store, run_key, max(1, cfg.shard_rows))
         bar = progress_bar(total, progress_enabled(cfg.progress, total))
         t_run = time.perf_counter()
         first = None
@@ -165,7 +165,8 @@ def run_job(cfg: JobConfig) -> Dict[str, Any]:
             "steady_videos_per_s": (writer.rows - first[1]) / (run_s - first[0])
             if first and run_s > first[0] and writer.rows > first[1] else None,
             "superseded_rows_removed": removed_at_start + removed_at_end, "folder": counts,
-            "workers": cfg.workers if cfg.ray else 1, "ray": cfg.ray, "driver_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}  # Linux: KiB
+            "workers": cfg.workers if cfg.ray else 1, "ray": cfg.ray,
+            "driver_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}  # Linux: KiB
         manifest.update(complete=writer.rows == total, summary=summary, shards=len(store.shards()))
         store.write_manifest(manifest)
         return summary
