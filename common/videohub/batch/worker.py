@@ -7,9 +7,11 @@ an entry of `TASKS`: the module's task method to call and how its results become
 """
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import shutil
 import socket
 import tarfile
 import tempfile
@@ -69,6 +71,7 @@ def module_directory(source: ModuleSource) -> Path:
     key = hash(source.archive)
     if key not in _UNPACKED:
         root = Path(tempfile.mkdtemp(prefix="videohub_batch_module_"))
+        atexit.register(shutil.rmtree, root, True)  # weights included: hundreds of MB per unpacked copy
         with tarfile.open(fileobj=io.BytesIO(source.archive), mode="r:gz") as tar:
             tar.extractall(root, filter="data")
             top = {Path(n).parts[0] for n in tar.getnames()}
