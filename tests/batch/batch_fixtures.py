@@ -174,7 +174,7 @@ class RayCluster:
             if node.poll() is None:
                 node.terminate()
             try:
-                node.wait(10)
+                node.wait(3)
             except subprocess.TimeoutExpired:
                 pass
         time.sleep(1)
