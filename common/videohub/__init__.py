@@ -8,8 +8,9 @@ the ones above it in this list):
   engine choice, `ModelRuntime`;
 * `weights` — obtaining, converting, exporting and recording a module's weights;
 * `tasks/` — classification, sequence classification, proposals, windows: plain Python over a runtime;
-* `hub/` — the thin PaddleHub adapter (module bases, `hub run`, `hub serving`); `train/` — fine-tuning,
-  datasets, metrics; `client` — calling a `hub serving` server; `measure` — benchmark helpers;
+* `hub/` — the thin PaddleHub adapter (module bases, `hub run`, `hub serving`);
+* `batch/` — batch jobs over whole libraries, locally or on Ray, resumable, one result row per input;
+* `train/` — fine-tuning, datasets, metrics; `client` — calling a `hub serving` server; `measure` — benchmark helpers;
 * `distribution/` — apart from the rest (standard library only): module archives, their member check, the module
   index and the server PaddleHub's client installs from by name (`scripts/pack.py`, `scripts/hub_index.py`).
 """
