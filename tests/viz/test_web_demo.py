@@ -8,92 +8,42 @@ import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import REPO, shared_path
+from conftest import REPO, load_script, shared_path
 from videohub.weights import weights_installed
 
-CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+shots = load_script("screenshots")
 MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,1400"]
+wait_for = shots.wait_for
 
 pytestmark = [
-    pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+    pytest.mark.skipif(not (os.path.exists(shots.CHROMIUM) and os.path.exists(shots.CHROMEDRIVER)),
                        reason="needs Chromium and its driver: apt-get install chromium chromium-driver"),
     pytest.mark.skipif(not weights_installed(MODULE_DIR), reason="I3D weights not installed"),
 ]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A real demo server on a free port of 127.0.0.1; stopped (SIGTERM) after the tests."""
-    env = dict(os.environ, PYTHONWARNINGS="ignore", VIDEOHUB_SERVING_MAX_VIDEO_BYTES=str(8 << 20))
-    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "web_demo.py"), "--modules", str(MODULE_DIR),
-                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=tmp_path_factory.mktemp("cwd"))
-    try:
-        line = proc.stdout.readline()   # printed once the modules are loaded
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"server did not start: {line!r} {proc.stderr.read() if proc.poll() is not None else ''}"
-        yield f"http://127.0.0.1:{match.group(1)}", int(match.group(1))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def browser(tmp_path_factory):
+    pytest.importorskip("selenium.webdriver")
+    with shots.start_browser(str(tmp_path_factory.mktemp("chromium-profile"))) as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait_for(condition, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def result_or_error(driver) -> str:
-    return driver.execute_script(
-        "return document.getElementById('result').style.display === 'block' ? 'result' :"
-        " document.getElementById('error').style.display === 'block' ? 'error' : ''")
+def server(browser, tmp_path_factory):
+    """A real demo server on a free port of 127.0.0.1 (uploads limited to 8 MiB); stopped after the tests."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore", VIDEOHUB_SERVING_MAX_VIDEO_BYTES=str(8 << 20))
+    with shots.start_server(str(MODULE_DIR), env=env, cwd=str(tmp_path_factory.mktemp("cwd"))) as address:
+        yield address
 
 
 def test_upload_a_clip_see_labels_and_the_video_play(server, browser):
     clip = shared_path("data", "samples", "paddlevideo_example_archery.avi")
-    url, _ = server
-    browser.get(url + "/")
-    wait_for(lambda: browser.execute_script("return document.querySelectorAll('#module option').length"), 30,
-             "the module list")
-    browser.find_element("id", "window").send_keys("2.6")
-    browser.find_element("id", "file").send_keys(str(clip))
-    state = wait_for(lambda: result_or_error(browser), 240, "the result")
+    state = shots.upload(browser, server[0], clip, window="2.6")
     assert state == "result", browser.find_element("id", "error").text
     names = [e.text for e in browser.find_elements("css selector", "#bars .name")]
     assert names[0] == "archery" and len(names) == 5
@@ -115,14 +65,9 @@ def test_upload_a_clip_see_labels_and_the_video_play(server, browser):
 
 
 def test_bad_upload_shows_the_error_message(server, browser, tmp_path):
-    url, _ = server
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video\n" * 100)
-    browser.get(url + "/")
-    wait_for(lambda: browser.execute_script("return document.querySelectorAll('#module option').length"), 30,
-             "the module list")
-    browser.find_element("id", "file").send_keys(str(bad))
-    assert wait_for(lambda: result_or_error(browser), 60, "the error") == "error"
+    assert shots.upload(browser, server[0], bad) == "error"
     text = browser.find_element("id", "error").text
     assert text.startswith("VideoOpenError:") and "Traceback" not in text and str(tmp_path) not in text
 
