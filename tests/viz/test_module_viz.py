@@ -85,6 +85,12 @@ def test_label_count_is_checked(module, clip, tmp_path, capsys):
         module.set_labels(short)
     with pytest.raises(ValueError, match="labels= gives 2 class names"):
         module.set_labels(["a", "b"])
+    import paddlehub as hub
+
+    with pytest.raises(ValueError, match="has 400 classes"):
+        hub.Module(directory=str(MODULE_DIR), labels=["a", "b"])
+    renamed = hub.Module(directory=str(MODULE_DIR), labels=[f"c{i}" for i in range(400)])
+    assert renamed.labels[5] == "c5" and renamed.task.labels[5] == "c5"
     folder = tmp_path / "two"
     folder.mkdir()
     for name in ("a.mp4", "b.mp4"):

@@ -17,6 +17,9 @@ from videohub.viz.fonts import text_font
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+# Colours of the 1st, 2nd, ... label (bars on frames, lines of timelines, bars of the web page): yellow last, as
+# it is faint on white; black left out, as it vanishes on the dark panel.
+SERIES = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
 PANEL_ALPHA = 0.62          # how dark the frame gets under a panel
 Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
@@ -96,7 +99,7 @@ def make_panel(overlay: Overlay, frame_size: Tuple[int, int]) -> Panel:
     y = pad + line_h
     for i, (text, (_, value)) in enumerate(zip(texts, overlay.rows)):
         d.text((pad, y), text, font=font, fill=(255, 255, 255, 255))
-        colour = rgb(OKABE_ITO[i % (len(OKABE_ITO) - 1)])  # black is the background, never a bar
+        colour = rgb(SERIES[i % len(SERIES)])
         bar_w = int(round(inner_w * min(1.0, max(0.0, float(value)))))
         d.rectangle((pad, y + line_h, pad + inner_w, y + line_h + bar_h - 1), fill=(255, 255, 255, 70))
         if bar_w > 0:

@@ -13,7 +13,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from PIL import Image, ImageDraw
 
-from videohub.viz.draw import OKABE_ITO, fit_text, mmss, rgb
+from videohub.viz.draw import OKABE_ITO, SERIES, fit_text, mmss, rgb
 from videohub.viz.fonts import text_font
 from videohub.viz.overlays import window_at
 
@@ -84,7 +84,7 @@ def timeline_image(result: Mapping[str, Any], ground_truth: Optional[GroundTruth
         d.text((8, top + PLOT_H / 2), "probability", font=small, fill="black", anchor="lm")
         windows = result.get("windows") or [{"start": 0.0, "end": duration, "prediction": result["prediction"]}]
         for i, label in enumerate(labels):
-            colour, points = rgb(OKABE_ITO[i % len(OKABE_ITO)]), []
+            colour, points = rgb(SERIES[i % len(SERIES)]), []
             for px in range(int(x0), int(x1) + 1):
                 t = (px - x0) / max(1, x1 - x0) * duration
                 p = window_at(windows, min(t, duration - 1e-9)).get("prediction", {}).get(label)
@@ -121,7 +121,7 @@ def timeline_image(result: Mapping[str, Any], ground_truth: Optional[GroundTruth
     y += AXIS_H
     for i, label in enumerate(labels):
         lx, ly = 8 + (i % 3) * (width - 16) // 3, y + (i // 3) * 22
-        d.rectangle((lx, ly + 4, lx + 22, ly + 14), fill=rgb(OKABE_ITO[i % len(OKABE_ITO)]))
+        d.rectangle((lx, ly + 4, lx + 22, ly + 14), fill=rgb(SERIES[i % len(SERIES)]))
         p = result["prediction"][label]
         d.text((lx + 30, ly), fit_text(d, f"{label}  {p:.2f}", small, (width - 16) // 3 - 40), font=small,
                fill="black")
