@@ -10,23 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import I3D_DIR, SHARED, needs_i3d_weights
 from synthetic import write_video
 from videohub.errors import InputNotFoundError, WeightsNotFoundError
-from videohub.weights import weights_installed
 
-MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
+MODULE_DIR = I3D_DIR
 ARCHERY = SHARED / "data" / "samples" / "paddlevideo_example_archery.avi"
 
-pytestmark = pytest.mark.skipif(not weights_installed(MODULE_DIR),
-                                reason="I3D weights not installed: python scripts/fetch_weights.py i3d_kinetics400")
+pytestmark = needs_i3d_weights()
 
 
 @pytest.fixture(scope="module")
-def module():
-    import paddlehub as hub
-
-    return hub.Module(directory=str(MODULE_DIR))
+def module(i3d_module):
+    return i3d_module
 
 
 @pytest.fixture(scope="module")

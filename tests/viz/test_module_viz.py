@@ -9,21 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import I3D_DIR as MODULE_DIR, needs_i3d_weights
 from synthetic import write_video
 from videohub.card import LABEL_DIR, read_labels
-from videohub.weights import weights_installed
 
-MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
-pytestmark = pytest.mark.skipif(not weights_installed(MODULE_DIR),
-                                reason="I3D weights not installed: python scripts/fetch_weights.py i3d_kinetics400")
-
-
-@pytest.fixture(scope="module")
-def module():
-    import paddlehub as hub
-
-    return hub.Module(directory=str(MODULE_DIR))
+pytestmark = needs_i3d_weights()
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +21,10 @@ def clip(tmp_path_factory):
     return write_video(tmp_path_factory.mktemp("clip") / "bar.mp4", num_frames=50, size=(96, 72), pattern="bar")
 
 
-def test_visualize_matches_classify_and_writes_the_video(module, clip, tmp_path):
+def test_visualize_matches_classify_and_writes_the_video(i3d_module, clip, tmp_path):
     out, png = tmp_path / "a.mp4", tmp_path / "a.png"
-    res = module.visualize(str(clip), str(out), top_k=3, window=1.0, timeline_path=str(png))
-    ref = module.classify(paths=[str(clip)], top_k=3, window=1.0)[0]
+    res = i3d_module.visualize(str(clip), str(out), top_k=3, window=1.0, timeline_path=str(png))
+    ref = i3d_module.classify(paths=[str(clip)], top_k=3, window=1.0)[0]
     assert list(res["prediction"]) == list(ref["prediction"])
     assert res["prediction"] == pytest.approx(ref["prediction"], rel=1e-4, abs=1e-6)
     assert [list(w["prediction"]) for w in res["windows"]] == [list(w["prediction"]) for w in ref["windows"]]
@@ -50,22 +40,22 @@ def test_visualize_matches_classify_and_writes_the_video(module, clip, tmp_path)
     assert img.width == 1200 and img.height > 200 and res["timeline"] == str(png)
 
 
-def test_errors_in_place_and_bad_outputs_refused(module, tmp_path):
-    res = module.visualize(str(tmp_path / "missing.mp4"), str(tmp_path / "x.mp4"))
+def test_errors_in_place_and_bad_outputs_refused(i3d_module, tmp_path):
+    res = i3d_module.visualize(str(tmp_path / "missing.mp4"), str(tmp_path / "x.mp4"))
     assert res["error"]["type"] == "InputNotFoundError" and not (tmp_path / "x.mp4").exists()
     with pytest.raises(ValueError, match=".mp4, .webm, .gif"):
-        module.visualize(str(tmp_path / "missing.mp4"), str(tmp_path / "x.avi"))
+        i3d_module.visualize(str(tmp_path / "missing.mp4"), str(tmp_path / "x.avi"))
     with pytest.raises(ValueError, match="timeline"):
-        module.timeline(str(tmp_path / "missing.mp4"), str(tmp_path / "x.jpg"))
+        i3d_module.timeline(str(tmp_path / "missing.mp4"), str(tmp_path / "x.jpg"))
 
 
-def test_hub_run_draws_with_renamed_labels(module, clip, tmp_path, capsys):
+def test_hub_run_draws_with_renamed_labels(i3d_module, clip, tmp_path, capsys):
     names = [f"class {i} 名" for i in range(400)]
     label_file = tmp_path / "labels.txt"
     label_file.write_text("\n".join(names) + "\n", encoding="utf-8")
     out, png = tmp_path / "r.webm", tmp_path / "r.png"
     try:
-        text = module.run_cmd(["--input_path", str(clip), "--output_video", str(out), "--output_timeline", str(png),
+        text = i3d_module.run_cmd(["--input_path", str(clip), "--output_video", str(out), "--output_timeline", str(png),
                                "--window", "1", "--top_k", "2", "--max_side", "48", "--output", "json",
                                "--label_file", str(label_file)])
         res = json.loads(text)[0]
@@ -74,17 +64,17 @@ def test_hub_run_draws_with_renamed_labels(module, clip, tmp_path, capsys):
         with av.open(str(out)) as c:
             assert sum(1 for _ in c.decode(video=0)) == 50
     finally:
-        module.set_labels(LABEL_DIR / "kinetics400.txt")
-    assert module.task.labels == read_labels(LABEL_DIR / "kinetics400.txt")
+        i3d_module.set_labels(LABEL_DIR / "kinetics400.txt")
+    assert i3d_module.task.labels == read_labels(LABEL_DIR / "kinetics400.txt")
 
 
-def test_label_count_is_checked(module, clip, tmp_path, capsys):
+def test_label_count_is_checked(i3d_module, clip, tmp_path, capsys):
     short = tmp_path / "short.txt"
     short.write_text("a\nb\nc\n", encoding="utf-8")
     with pytest.raises(ValueError, match="gives 3 class names but the i3d_kinetics400 network has 400 classes"):
-        module.set_labels(short)
+        i3d_module.set_labels(short)
     with pytest.raises(ValueError, match="labels= gives 2 class names"):
-        module.set_labels(["a", "b"])
+        i3d_module.set_labels(["a", "b"])
     import paddlehub as hub
 
     with pytest.raises(ValueError, match="has 400 classes"):
@@ -96,5 +86,5 @@ def test_label_count_is_checked(module, clip, tmp_path, capsys):
     for name in ("a.mp4", "b.mp4"):
         (folder / name).write_bytes(clip.read_bytes())
     with pytest.raises(SystemExit) as info:   # a folder of inputs cannot become one video
-        module.run_cmd(["--input_path", str(folder), "--output_video", str(tmp_path / "x.mp4")])
+        i3d_module.run_cmd(["--input_path", str(folder), "--output_video", str(tmp_path / "x.mp4")])
     assert info.value.code == 2 and "holds 2 inputs" in capsys.readouterr().err

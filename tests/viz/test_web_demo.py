@@ -11,18 +11,16 @@ import re
 
 import pytest
 
-from conftest import REPO, load_script, shared_path
-from videohub.weights import weights_installed
+from conftest import I3D_DIR as MODULE_DIR, REPO, load_script, needs_i3d_weights, shared_path
 
 shots = load_script("screenshots")
-MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
 ARTIFACTS = REPO / "test-artifacts"
 wait_for = shots.wait_for
 
 pytestmark = [
     pytest.mark.skipif(not (os.path.exists(shots.CHROMIUM) and os.path.exists(shots.CHROMEDRIVER)),
                        reason="needs Chromium and its driver: apt-get install chromium chromium-driver"),
-    pytest.mark.skipif(not weights_installed(MODULE_DIR), reason="I3D weights not installed"),
+    needs_i3d_weights(),
 ]
 
 

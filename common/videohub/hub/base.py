@@ -13,7 +13,7 @@ of `videohub.tasks` (plain Python); the classes of this package adapt it to Padd
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from paddlehub.module.module import RunModule
 
