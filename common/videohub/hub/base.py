@@ -128,8 +128,8 @@ class VideoModuleBase(RunModule):
             if duration is None and "duration" not in result and not result.get("windows"):
                 with open_video(video_path, self.video_backend) as reader:
                     duration = reader.info.duration
-            out["timeline"] = str(timeline_png([{**result, **({} if duration is None else {"duration": duration})}],
-                                               timeline_path, top_k, ground_truth))
+            timed = result if duration is None or "duration" in result else {**result, "duration": duration}
+            out["timeline"] = str(timeline_png([timed], timeline_path, top_k, ground_truth))
         return out
 
 

@@ -72,7 +72,7 @@ class Panel:
         return out
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)  # panels of the windows being written (a 4K panel is a few MB)
 def make_panel(overlay: Overlay, frame_size: Tuple[int, int]) -> Panel:
     """The panel of `overlay` for frames of `frame_size` (width, height). Rows that do not fit the frame's
     height are left out; text too wide for the frame is cut with an ellipsis."""

@@ -2,7 +2,8 @@
 
 - `.mp4`: H.264 (libx264, yuv420p, CRF 20, `+faststart` so a browser starts playing before the end arrives);
 - `.webm`: VP9 (libvpx-vp9, realtime deadline, CRF 32) for browsers without H.264;
-- `.gif`: each frame quantised to its own 256-colour palette (Pillow's median cut, no dithering).
+- `.gif`: each frame quantised to its own 256-colour palette (Pillow's median cut, no dithering); GIF holds
+  frame delays in whole centiseconds, so its rate is the nearest one it can hold (25 fps exactly).
 
 The frame rate is kept as given (an exact fraction for NTSC rates such as 24000/1001); a variable-rate source
 is written at its average rate. yuv420p needs even sizes: an odd width or height gets one more column or row,
