@@ -13,6 +13,7 @@ import pytest
 from conftest import I3D_DIR, SHARED, needs_i3d_weights
 from synthetic import write_video
 from videohub.errors import InputNotFoundError, WeightsNotFoundError
+from videohub.io.reader import open_video
 
 MODULE_DIR = I3D_DIR
 ARCHERY = SHARED / "data" / "samples" / "paddlevideo_example_archery.avi"
@@ -126,10 +127,17 @@ def test_hub_install_run_and_module_by_name(tmp_path, videos):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (home / "modules" / "i3d_kinetics400" / "weights" / "inference.pdiparams").exists()
     clip = ARCHERY if ARCHERY.exists() else videos["good"]
-    proc = _hub(["run", "i3d_kinetics400", "--input_path", str(clip), "--output", "json", "--top_k", "2"], home, cwd)
+    drawn, timeline = tmp_path / "drawn.webm", tmp_path / "timeline.png"
+    proc = _hub(["run", "i3d_kinetics400", "--input_path", str(clip), "--output", "json", "--top_k", "2",
+                 "--output_video", str(drawn), "--output_timeline", str(timeline)], home, cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     payload = json.loads(proc.stdout[proc.stdout.index("["):])
     assert payload[0]["path"] == str(clip) and len(payload[0]["prediction"]) == 2
+    assert payload[0]["video"]["path"] == str(drawn) and payload[0]["timeline"] == str(timeline)
+    with open_video(drawn, "pyav") as reader, open_video(clip, "pyav") as source:
+        assert (reader.info.num_frames, reader.info.width, reader.info.height) == (
+            source.info.num_frames, source.info.width, source.info.height)
+    assert timeline.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if ARCHERY.exists():
         assert next(iter(payload[0]["prediction"])) == "archery"
     # a list file with a bad entry: both reported, exit status 1
