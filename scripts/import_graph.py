@@ -4,7 +4,7 @@
     python scripts/import_graph.py --root OTHER/common/videohub --modules   # another checkout, per module
 
 Parts, lowest first (a part may import only parts below it): errors, card, io, models, runtime, weights,
-tasks, hub, batch, train; `client`, `measure` and `distribution` stand apart. Checks (exit status 1 when any fails):
+tasks, viz, hub, batch, train; `client`, `measure` and `distribution` stand apart. Checks (exit status 1 when any fails):
 - no cycle between modules (`a` imports `b` imports ... `a`), module-level or not;
 - no upward edge (a lower part importing a higher one);
 - no function-local import of the core inside the core (used to hide a cycle);
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 ROOT = Path(__file__).resolve().parents[1] / "common" / "videohub"
-LAYERS = ["errors", "card", "io", "models", "runtime", "weights", "tasks", "hub", "batch", "train"]
+LAYERS = ["errors", "card", "io", "models", "runtime", "weights", "tasks", "viz", "hub", "batch", "train"]
 APART = ["client", "measure", "distribution", "__init__", "labels"]
 
 

@@ -10,6 +10,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VIDEOHUB_SHARED", REPO.parent / "shared"))
+I3D_DIR = REPO / "modules" / "i3d_kinetics400"   # the module with real weights (scripts/fetch_weights.py)
+
+
+def needs_i3d_weights():
+    """Skip marker of tests that run the real I3D module."""
+    from videohub.weights import weights_installed
+
+    return pytest.mark.skipif(not weights_installed(I3D_DIR),
+                              reason="I3D weights not installed: python scripts/fetch_weights.py i3d_kinetics400")
+
+
+@pytest.fixture(scope="module")
+def i3d_module():
+    """The real I3D module, one per test file (its predictors are released with it)."""
+    import paddlehub as hub
+
+    return hub.Module(directory=str(I3D_DIR))
 
 
 def shared_path(*parts: str) -> Path:

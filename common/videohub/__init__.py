@@ -8,6 +8,7 @@ the ones above it in this list):
   engine choice, `ModelRuntime`;
 * `weights` — obtaining, converting, exporting and recording a module's weights;
 * `tasks/` — classification, sequence classification, proposals, windows: plain Python over a runtime;
+* `viz/` — seeing results: annotated videos, timeline pictures, the font (reads `io`, draws `tasks` results);
 * `hub/` — the thin PaddleHub adapter (module bases, `hub run`, `hub serving`);
 * `batch/` — batch jobs over whole libraries, locally or on Ray, resumable, one result row per input;
 * `train/` — fine-tuning, datasets, metrics; `client` — calling a `hub serving` server; `measure` — benchmark helpers;

@@ -122,6 +122,14 @@ class ModelCard:
         return self.variants[variant]
 
     @property
+    def num_classes(self) -> Optional[int]:
+        """The class count the network was built with (its architecture's, or the part that declares one)."""
+        for arch in [self.architecture, *(m.get("architecture", {}) for m in self.models.values())]:
+            if arch.get("num_classes"):
+                return int(arch["num_classes"])
+        return None
+
+    @property
     def arch_name(self) -> str:
         return self.architecture["name"]
 
@@ -205,6 +213,11 @@ def load_labels(card: ModelCard, module_dir: Optional[Union[str, Path]] = None) 
         path = Path(module_dir) / card.labels
     else:
         path = LABEL_DIR / f"{card.labels}.txt"
+    return read_labels(path)
+
+
+def read_labels(path: Union[str, Path]) -> List[str]:
+    """Class names from a label file: one per line, `<id> <name>` (ids in order from 0) or just `<name>`."""
     labels = []
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f):

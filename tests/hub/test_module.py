@@ -10,23 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import I3D_DIR, SHARED, needs_i3d_weights
 from synthetic import write_video
 from videohub.errors import InputNotFoundError, WeightsNotFoundError
-from videohub.weights import weights_installed
+from videohub.io.reader import open_video
 
-MODULE_DIR = REPO / "modules" / "i3d_kinetics400"
+MODULE_DIR = I3D_DIR
 ARCHERY = SHARED / "data" / "samples" / "paddlevideo_example_archery.avi"
 
-pytestmark = pytest.mark.skipif(not weights_installed(MODULE_DIR),
-                                reason="I3D weights not installed: python scripts/fetch_weights.py i3d_kinetics400")
+pytestmark = needs_i3d_weights()
 
 
 @pytest.fixture(scope="module")
-def module():
-    import paddlehub as hub
-
-    return hub.Module(directory=str(MODULE_DIR))
+def module(i3d_module):
+    return i3d_module
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +127,17 @@ def test_hub_install_run_and_module_by_name(tmp_path, videos):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (home / "modules" / "i3d_kinetics400" / "weights" / "inference.pdiparams").exists()
     clip = ARCHERY if ARCHERY.exists() else videos["good"]
-    proc = _hub(["run", "i3d_kinetics400", "--input_path", str(clip), "--output", "json", "--top_k", "2"], home, cwd)
+    drawn, timeline = tmp_path / "drawn.webm", tmp_path / "timeline.png"
+    proc = _hub(["run", "i3d_kinetics400", "--input_path", str(clip), "--output", "json", "--top_k", "2",
+                 "--output_video", str(drawn), "--output_timeline", str(timeline)], home, cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     payload = json.loads(proc.stdout[proc.stdout.index("["):])
     assert payload[0]["path"] == str(clip) and len(payload[0]["prediction"]) == 2
+    assert payload[0]["video"]["path"] == str(drawn) and payload[0]["timeline"] == str(timeline)
+    with open_video(drawn, "pyav") as reader, open_video(clip, "pyav") as source:
+        assert (reader.info.num_frames, reader.info.width, reader.info.height) == (
+            source.info.num_frames, source.info.width, source.info.height)
+    assert timeline.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if ARCHERY.exists():
         assert next(iter(payload[0]["prediction"])) == "archery"
     # a list file with a bad entry: both reported, exit status 1

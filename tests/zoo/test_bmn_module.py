@@ -278,3 +278,27 @@ def test_evaluate_script_on_hand_made_ground_truth(tmp_path, capsys):
                  str(tmp_path / "pred.json"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["AUC"] == pytest.approx(0.6435)
     assert main(argv + ["--subset", "testing"]) == 2
+
+
+def test_visualize_draws_the_current_proposals(module, tmp_path):
+    """The example features drawn onto a clip (their duration: the clip's), and the timeline with ground truth."""
+    import av
+
+    feats = np.load(shared_path("data", "samples", "bmn_example_feat.npy"))
+    clip = write_video(tmp_path / "clip.mp4", num_frames=50, size=(128, 96))
+    res = module.visualize(str(clip), str(tmp_path / "p.mp4"), features=feats, top_n=3,
+                           timeline_path=str(tmp_path / "p.png"), ground_truth=[[0.5, 1.5]])
+    assert res["proposals"] == module.detect(features=[feats], duration=2.0)[0]["proposals"]
+    assert res["video"]["frames"] == 50 and res["duration"] == pytest.approx(2.0)
+    with av.open(str(tmp_path / "p.mp4")) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(frames) == 50 and frames[0].shape == (96, 128, 3)
+    from videohub.viz.overlays import proposal_overlay
+
+    at = proposal_overlay(res, 3)
+    t0, t1 = res["proposals"][0]["segment"]
+    assert at((t0 + t1) / 2).rows[0][0].startswith("#1 ")     # the best proposal is drawn while it lasts
+    assert at(2.5).rows == ()                                   # past the end, none
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="needs the video"):
+        module.visualize(str(shared_path("data", "samples", "bmn_example_feat.json")), str(tmp_path / "x.mp4"))

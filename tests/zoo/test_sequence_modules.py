@@ -324,3 +324,30 @@ def test_videotag_hub_install_and_run(installed, tmp_path):
     payload = json.loads(proc.stdout[proc.stdout.index("["):])
     assert [r["path"] for r in payload] == [squat, str(tmp_path / "missing.mp4")]
     assert len(payload[0]["prediction"]) == 3 and payload[1]["error"]["type"] == "InputNotFoundError"
+
+
+def test_videotag_visualize_draws_the_chinese_tags(installed, tmp_path):
+    """The annotated squat clip shows the tags as text: its panel is the one drawn with the tags, not the one
+    drawn with tofu boxes in their place."""
+    import av
+
+    from videohub.io.reader import open_video
+    from videohub.viz.draw import paint_overlay
+    from videohub.viz.overlays import classification_overlay
+
+    module = _load(installed("videotag_tsn_lstm")[0])
+    squat = str(shared_path("data", "samples", SQUAT))
+    res = module.visualize(squat, str(tmp_path / "tags.mp4"), top_k=3, threshold=0.0, preprocess="frames8")
+    assert len(res["prediction"]) == 3 and res["video"]["frames"] == 300
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in tag) for tag in res["prediction"])
+    with av.open(str(tmp_path / "tags.mp4")) as c:
+        written = next(f for i, f in enumerate(c.decode(video=0)) if i == 100).to_ndarray(format="rgb24")
+    with open_video(squat) as reader:
+        source = reader.get_frames([100])[0]
+    tofu = {"\U000F0000" * len(tag): p for tag, p in res["prediction"].items()}
+    real, (x0, y0, x1, y1) = paint_overlay(source, classification_overlay(res, 3)(0.0))
+    boxes, _ = paint_overlay(source, classification_overlay({"prediction": tofu}, 3)(0.0))
+    region = (slice(y0, y1), slice(x0, x1))
+    err_real = np.abs(written[region].astype(int) - real[region]).mean()
+    err_tofu = np.abs(written[region].astype(int) - boxes[region]).mean()
+    assert err_real < err_tofu and err_real < 6

@@ -12,17 +12,24 @@ of `videohub.tasks` (plain Python); the classes of this package adapt it to Padd
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from paddlehub.module.module import RunModule
 
-from videohub.card import ModelCard, load_card, load_labels
+from videohub.card import ModelCard, load_card, load_labels, read_labels
 from videohub.hub.serving import limit_request_size
-from videohub.io.reader import DEFAULT_BACKEND
+from videohub.io.reader import DEFAULT_BACKEND, open_video
 from videohub.runtime.choice import EngineChoice
 from videohub.runtime.predictor import Predictor
 from videohub.runtime.session import ModelRuntime
+from videohub.viz.encode import output_format
+from videohub.viz.overlays import result_overlay
+from videohub.viz.render import Progress, annotate_video
+from videohub.viz.timeline import GroundTruth, timeline_png
 from videohub.weights import require_weights
+
+LabelsArg = Union[None, str, "os.PathLike[str]", Sequence[str]]
 
 
 class VideoModuleBase(RunModule):
@@ -38,11 +45,13 @@ class VideoModuleBase(RunModule):
     def __init__(self, backend: str = DEFAULT_BACKEND, cpu_threads: Optional[int] = None,
                  decode_workers: int = 2, use_tensorrt: bool = False, trt_precision: str = "fp16",
                  trt_max_videos: int = 8, engine: Optional[str] = None, precision: Optional[str] = None,
-                 **kwargs: Any):
+                 labels: LabelsArg = None, **kwargs: Any):
         super(VideoModuleBase, self).__init__()
         self.card: ModelCard = load_card(self.directory)
         require_weights(self.card, self.directory)  # clear message on how to get them, never random weights
-        self.labels: List[str] = load_labels(self.card, self.directory)
+        # `labels=` renames the classes of a fine-tuned module (a list, or a label file); the count must match.
+        self.labels: List[str] = (load_labels(self.card, self.directory) if labels is None
+                                  else self.checked_labels(labels))
         self.video_backend = backend
         self.decode_workers = max(1, int(decode_workers))
         self.trt_max_videos = max(1, int(trt_max_videos))
@@ -81,3 +90,66 @@ class VideoModuleBase(RunModule):
     def last_stats(self) -> Optional[dict]:
         """Stage timings of the last call."""
         return self.task.last_stats
+
+    # ------------------------------------------------------------------ labels
+    def checked_labels(self, labels: LabelsArg) -> List[str]:
+        """Class names from a list or a label file (one per line, or `<id> <name>`), refused unless there is
+        exactly one per class of the network."""
+        names = read_labels(labels) if isinstance(labels, (str, os.PathLike)) else [str(x) for x in labels]
+        expected = self.card.num_classes
+        if expected is None:
+            raise ValueError(f"{self.card.name} has no classes to name (its outputs are not class scores)")
+        if len(names) != expected:
+            source = f"the label file {str(labels)!r}" if isinstance(labels, (str, os.PathLike)) else "labels="
+            raise ValueError(f"{source} gives {len(names)} class names but the {self.card.name} network has "
+                             f"{expected} classes; give exactly one name per class, in class-id order")
+        return names
+
+    def set_labels(self, labels: LabelsArg) -> None:
+        """Rename the classes (e.g. of a fine-tuned module) from now on; see `checked_labels`."""
+        self.labels = self.checked_labels(labels)
+        self.task.labels = list(self.labels)
+
+    # ------------------------------------------------------------------ pictures
+    def draw_result(self, result: Dict[str, Any], video_path: Optional[str], out_path: Optional[str] = None,
+                    timeline_path: Optional[str] = None, top_k: int = 5, max_side: Optional[int] = None,
+                    ground_truth: Optional[GroundTruth] = None, duration: Optional[float] = None,
+                    frame_progress: Optional[Progress] = None) -> Dict[str, Any]:
+        """Draw a successful `result` of `video_path`: the annotated video (`out_path`) and/or the timeline
+        PNG (`timeline_path`). Returns `{"video": facts of the written video, "timeline": path}` for the
+        outputs asked for."""
+        out: Dict[str, Any] = {}
+        if out_path is not None:
+            with open_video(video_path, self.video_backend) as reader:
+                out["video"] = annotate_video(reader, out_path, result_overlay(result, top_k), max_side,
+                                              frame_progress)
+                duration = reader.info.duration if duration is None else duration
+        if timeline_path is not None:
+            if duration is None and "duration" not in result and not result.get("windows"):
+                with open_video(video_path, self.video_backend) as reader:
+                    duration = reader.info.duration
+            timed = result if duration is None or "duration" in result else {**result, "duration": duration}
+            out["timeline"] = str(timeline_png([timed], timeline_path, top_k, ground_truth))
+        return out
+
+
+def check_outputs(out_path: Optional[str], timeline_path: Optional[str]) -> None:
+    """Refuse an output file name the drawing cannot write before any work is done."""
+    if out_path is None and timeline_path is None:
+        raise ValueError("give out_path (an annotated .mp4, .webm or .gif) and/or timeline_path (a .png)")
+    if out_path is not None:
+        output_format(out_path)
+    if timeline_path is not None and not str(timeline_path).lower().endswith(".png"):
+        raise ValueError(f"the timeline is a PNG picture; {str(timeline_path)!r} does not end in .png")
+
+
+def trimmed(result: Mapping[str, Any], top_k: int, threshold: float) -> Dict[str, Any]:
+    """A classification result computed with every class, cut to `top_k` labels at or above `threshold` (as
+    `classify` with those options returns it), windows included."""
+    def cut(pred: Mapping[str, float]) -> Dict[str, float]:
+        return {k: v for k, v in list(pred.items())[:max(0, int(top_k))] if v >= threshold}
+
+    out = {**result, "prediction": cut(result["prediction"])}
+    if "windows" in result:
+        out["windows"] = [{**w, "prediction": cut(w["prediction"])} for w in result["windows"]]
+    return out

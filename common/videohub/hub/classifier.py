@@ -7,13 +7,15 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 from paddlehub.module.module import runnable, serving
 
 from videohub.hub import cli
-from videohub.hub.base import VideoModuleBase
+from videohub.hub.base import VideoModuleBase, check_outputs, trimmed
 from videohub.hub.serving import base64_items, check_fields, path_items
 from videohub.io.files import expand_input_path
 from videohub.runtime.predictor import CPU_PRECISIONS, engines
 from videohub.tasks import windows as win
 from videohub.tasks.classification import Result, VideoClassifier, format_results
 from videohub.tasks.items import Item, VideoInput, video_items
+from videohub.viz.render import Progress
+from videohub.viz.timeline import GroundTruth
 
 
 class VideoClassifierModule(VideoModuleBase):
@@ -22,6 +24,7 @@ class VideoClassifierModule(VideoModuleBase):
     default_top_k = 5
     default_threshold = 0.0
     task_class = VideoClassifier
+    windowed = True  # classify(window=...) is supported
 
     def __init__(self, **kwargs: Any):
         super(VideoClassifierModule, self).__init__(**kwargs)
@@ -102,6 +105,43 @@ class VideoClassifierModule(VideoModuleBase):
         for w, p in pairs:
             yield {**w.as_dict(), "prediction": self.task.prediction(p, top_k, threshold)}
 
+    def visualize(self, path: str, out_path: Optional[str] = None, top_k: Optional[int] = None,
+                  threshold: Optional[float] = None, window: Optional[float] = None, stride: Optional[float] = None,
+                  max_side: Optional[int] = None, timeline_path: Optional[str] = None,
+                  ground_truth: Optional[GroundTruth] = None, use_gpu: bool = False,
+                  preprocess: Optional[str] = None, strict: bool = False,
+                  frame_progress: Optional[Progress] = None) -> Result:
+        """Classify one video and draw what the model saw: `out_path` (.mp4 H.264, .webm VP9 or .gif) gets
+        every frame, at the original size and frame rate (or scaled so the longer side is `max_side`), with the
+        top-k labels and their probabilities drawn in the top-left corner (per window when `window` is given:
+        the labels change with the windows); no audio. `timeline_path` (.png) gets the probabilities of the
+        top labels over time, with `ground_truth` segments if given.
+
+        Returns the result `classify` gives with the same options, plus `"video"` (path, frames, width,
+        height, fps, codec, audio) and/or `"timeline"`; a video that cannot be classified gets its error
+        record (nothing is written) unless `strict`. `frame_progress(done, total)` is called as frames are
+        written.
+        """
+        check_outputs(out_path, timeline_path)
+        if window is not None and not self.windowed:
+            raise ValueError(f"{self.name} classifies whole videos; window/stride are not supported")
+        k, thr = self.task.options(top_k, threshold)
+        extra = {"window": window, "stride": stride} if window is not None else {}
+        # every class, so the timeline can follow the top labels through windows where they are not top-k
+        full = self.classify(paths=[path], use_gpu=use_gpu, top_k=len(self.labels), threshold=0.0,
+                             strict=strict, preprocess=preprocess, **extra)[0]
+        if "error" in full:
+            return full
+        shown = trimmed(full, k, thr)
+        return {**shown, **self.draw_result(shown, path, out_path, None, k, max_side, frame_progress=frame_progress),
+                **self.draw_result(full, path, None, timeline_path, k, ground_truth=ground_truth)}
+
+    def timeline(self, path: str, out_path: str, window: Optional[float] = None, stride: Optional[float] = None,
+                 top_k: Optional[int] = None, ground_truth: Optional[GroundTruth] = None, **kwargs: Any) -> Result:
+        """The timeline PNG of one video (see `visualize`): give `window` to see the labels change over time."""
+        return self.visualize(path, None, top_k=top_k, window=window, stride=stride, timeline_path=out_path,
+                              ground_truth=ground_truth, **kwargs)
+
     # ------------------------------------------------------------------ hub run
     @runnable
     @cli.whole_run_errors
@@ -115,12 +155,26 @@ class VideoClassifierModule(VideoModuleBase):
                             help="CPU inference engine; auto: the card's fastest verified one that is installed")
         parser.add_argument("--precision", choices=CPU_PRECISIONS, default=self.precision,
                             help="fp32 (default), bf16 or int8 where the engine, CPU and card allow it")
+        if self.windowed:
+            cli.add_window_arguments(parser)
+        cli.add_visual_arguments(parser)
         args = parser.parse_args(argvs)
         self.engine, self.precision = args.engine, args.precision
+        if args.label_file:
+            self.set_labels(args.label_file)
         paths = expand_input_path(args.input_path)
         cli.require_inputs(paths, args.input_path)
-        results = self.classify(paths=paths, use_gpu=args.use_gpu, top_k=args.top_k, threshold=args.threshold,
-                                batch_size=args.batch_size, strict=args.strict, preprocess=args.preprocess)
+        window = {"window": args.window, "stride": args.stride} if self.windowed and args.window else {}
+        if args.output_video or args.output_timeline:
+            cli.require_single_input(paths, args.input_path)
+            results = [self.visualize(paths[0], args.output_video, top_k=args.top_k, threshold=args.threshold,
+                                      max_side=args.max_side, timeline_path=args.output_timeline,
+                                      use_gpu=args.use_gpu, preprocess=args.preprocess, strict=args.strict,
+                                      **window)]
+        else:
+            results = self.classify(paths=paths, use_gpu=args.use_gpu, top_k=args.top_k, threshold=args.threshold,
+                                    batch_size=args.batch_size, strict=args.strict, preprocess=args.preprocess,
+                                    **window)
         text = cli.dump_json(results) if args.output == "json" else format_results(results)
         return cli.finish_run(results, text)
 

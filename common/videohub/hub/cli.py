@@ -43,6 +43,31 @@ def add_label_arguments(parser: argparse.ArgumentParser, top_k: int, threshold: 
     parser.add_argument("--top_k", type=int, default=top_k)
     parser.add_argument("--threshold", type=float, default=threshold)
     parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("--label_file", default=None,
+                        help="class names for a fine-tuned module: one per line (or `<id> <name>`), one per class")
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    """--window/--stride: classify in sliding windows (long videos)."""
+    parser.add_argument("--window", type=float, default=None, help="classify in windows of this many seconds")
+    parser.add_argument("--stride", type=float, default=None, help="seconds between window starts (default: window)")
+
+
+def add_visual_arguments(parser: argparse.ArgumentParser) -> None:
+    """--output_video, --output_timeline, --max_side: draw what the model saw (one input)."""
+    parser.add_argument("--output_video", default=None,
+                        help="write the video with the results drawn on it: .mp4 (H.264), .webm (VP9) or .gif")
+    parser.add_argument("--output_timeline", "--timeline", dest="output_timeline", default=None,
+                        help="write a timeline picture (.png): results over time")
+    parser.add_argument("--max_side", type=int, default=None,
+                        help="scale the annotated video down so its longer side is at most this (default: original)")
+
+
+def require_single_input(paths: Sequence[str], input_path: str) -> None:
+    if len(paths) != 1:
+        print(f"--output_video/--output_timeline draw one video; {input_path} holds {len(paths)} inputs",
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def require_inputs(paths: Sequence[str], input_path: str) -> None:

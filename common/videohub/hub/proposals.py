@@ -2,6 +2,7 @@
 `videohub.tasks.proposals.ProposalDetector`."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -10,13 +11,16 @@ import paddlehub
 from paddlehub.module.module import runnable, serving
 
 from videohub.hub import cli
-from videohub.hub.base import VideoModuleBase
+from videohub.hub.base import VideoModuleBase, check_outputs
 from videohub.hub.serving import base64_items, check_fields
 from videohub.io.files import expand_input_path
 from videohub.tasks.items import Item, feature_items
 from videohub.tasks.proposals import (PROPOSAL_INPUT_SUFFIXES, Extractor, FeatureShape, ProposalDetector, Proposal,
                                       activitynet_json, card_extractor, format_proposals, make_extractor,
-                                      path_kind, set_durations, timeline_png)
+                                      path_kind, set_durations)
+from videohub.io.reader import open_video
+from videohub.viz.render import Progress
+from videohub.viz.timeline import GroundTruth, timeline_png
 
 
 def load_hub_module(name: str) -> Any:
@@ -84,6 +88,48 @@ class ProposalDetectorModule(VideoModuleBase):
         set_durations(items, duration)
         return self.task.detect_items(items, top_k=top_k, use_gpu=use_gpu, strict=strict)
 
+    def visualize(self, path: str, out_path: Optional[str] = None, features: Any = None,
+                  duration: Optional[float] = None, top_n: int = 5, max_side: Optional[int] = None,
+                  timeline_path: Optional[str] = None, ground_truth: Optional[GroundTruth] = None,
+                  use_gpu: bool = False, strict: bool = False,
+                  frame_progress: Optional[Progress] = None) -> Dict[str, Any]:
+        """Detect proposals for one video and draw them: `out_path` (.mp4, .webm or .gif) gets every frame
+        (original size and rate, or `max_side`; no audio) with the proposals among the best `top_n` that
+        contain the frame's time, with rank, score and extent; `timeline_path` (.png) the best `top_n` as bars
+        over time, with `ground_truth` segments if given.
+
+        The proposals come from `features` of this video when given (a [T, D] array, or a .npy/.json feature
+        file; the video's own length is their duration unless `duration` is given), else from the video
+        through the module's extractor; with only a timeline wanted, `path` may itself be a feature file.
+        Returns the `detect` result plus `"video"` and/or `"timeline"`; a failed input gets its error record
+        (nothing is written) unless `strict`.
+        """
+        check_outputs(out_path, timeline_path)
+        is_video = path_kind(str(path)) == "video"
+        if out_path is not None and not is_video:
+            raise ValueError(f"{path!r} is a feature file; drawing proposals on frames needs the video")
+        if features is not None and is_video and duration is None:
+            with open_video(path, self.video_backend) as reader:
+                duration = reader.info.duration
+        if features is None:
+            result = self.detect(paths=[path], duration=duration, use_gpu=use_gpu, strict=strict)[0]
+        elif isinstance(features, (str, os.PathLike)):
+            result = self.detect(paths=[str(features)], duration=duration, use_gpu=use_gpu,
+                                 strict=strict)[0]
+        else:
+            result = self.detect(features=[features], duration=duration, use_gpu=use_gpu,
+                                 strict=strict)[0]
+        if "error" in result:
+            return result
+        return {**result, **self.draw_result(result, path if is_video else None, out_path, timeline_path, top_n,
+                                             max_side, ground_truth, frame_progress=frame_progress)}
+
+    def timeline(self, path: str, out_path: str, features: Any = None, duration: Optional[float] = None,
+                 top_n: int = 5, ground_truth: Optional[GroundTruth] = None, **kwargs: Any) -> Dict[str, Any]:
+        """The timeline PNG of one video's or feature file's proposals (see `visualize`)."""
+        return self.visualize(path, None, features=features, duration=duration, top_n=top_n,
+                              timeline_path=out_path, ground_truth=ground_truth, **kwargs)
+
     # ------------------------------------------------------------------ hub run
     @runnable
     @cli.whole_run_errors
@@ -94,7 +140,10 @@ class ProposalDetectorModule(VideoModuleBase):
         parser.add_argument("--top_k", type=int, default=self.default_top_k)
         parser.add_argument("--output", choices=("json", "text"), default="json",
                             help="json: an ActivityNet proposal file (default); text: the best proposals")
-        parser.add_argument("--timeline", default=None, help="also draw the top proposals into this PNG")
+        cli.add_visual_arguments(parser)
+        parser.add_argument("--video", default=None,
+                            help="with a feature-file input: the video the features describe (for --output_video)")
+        parser.add_argument("--top_n", type=int, default=5, help="proposals drawn (--output_video/--output_timeline)")
         parser.add_argument("--extractor", default=None,
                             help="a hub module whose extract_features turns videos into features")
         parser.add_argument("--extractor_dim", type=int, default=None, help="the extractor's feature size")
@@ -103,10 +152,17 @@ class ProposalDetectorModule(VideoModuleBase):
             self.task.extractor = make_extractor(args.extractor, args.extractor_dim, load_hub_module)
         paths = expand_input_path(args.input_path, PROPOSAL_INPUT_SUFFIXES)
         cli.require_inputs(paths, args.input_path)
-        results = self.detect(paths=paths, duration=args.duration, top_k=args.top_k, use_gpu=args.use_gpu,
-                              strict=args.strict)
-        if args.timeline and any("error" not in r for r in results):
-            print(f"timeline: {timeline_png(results, args.timeline)}", file=sys.stderr)
+        if args.output_video:
+            cli.require_single_input(paths, args.input_path)
+            video, features = (args.video, paths[0]) if args.video else (paths[0], None)
+            results = [self.visualize(video, args.output_video, features=features, duration=args.duration,
+                                      top_n=args.top_n, max_side=args.max_side, use_gpu=args.use_gpu,
+                                      strict=args.strict)]
+        else:
+            results = self.detect(paths=paths, duration=args.duration, top_k=args.top_k, use_gpu=args.use_gpu,
+                                  strict=args.strict)
+        if args.output_timeline and any("error" not in r for r in results):
+            print(f"timeline: {timeline_png(results, args.output_timeline, args.top_n)}", file=sys.stderr)
         text = cli.dump_json(activitynet_json(results)) if args.output == "json" else format_proposals(results)
         return cli.finish_run(results, text)
 

@@ -24,6 +24,7 @@ class VideoSequenceModule(VideoClassifierModule):
     `hub serving`. Its card declares two networks under `models: {"extractor", "classifier"}`."""
 
     task_class = VideoSequenceClassifier
+    windowed = False  # the tagger's LSTM reads the whole video
 
     def frame_features(self, prepared: PreparedVideo, use_gpu: bool = False) -> np.ndarray:
         """[T, D] features of one prepared video."""
@@ -93,6 +94,8 @@ class FeatureClassifierModule(VideoModuleBase):
         parser = cli.parser_for(self, "a YouTube-8M .pkl file, a directory of them, or a .txt file listing one per line")
         cli.add_label_arguments(parser, self.default_top_k, self.default_threshold)
         args = parser.parse_args(argvs)
+        if args.label_file:
+            self.set_labels(args.label_file)
         paths = expand_input_path(args.input_path, FEATURE_FILE_SUFFIXES)
         cli.require_inputs(paths, args.input_path)
         results = self.classify(paths=paths, top_k=args.top_k, threshold=args.threshold, use_gpu=args.use_gpu,

@@ -213,38 +213,6 @@ def format_proposals(results: Sequence[Mapping[str, Any]], top_n: int = 5) -> st
     return "\n".join(lines)
 
 
-def timeline_png(results: Sequence[Mapping[str, Any]], out_path: Union[str, Path], top_n: int = 10) -> Path:
-    """A PNG with one panel per successful result: its `top_n` proposals as bars over the duration (best on
-    top, darker = higher score). Uses matplotlib's Agg canvas directly (no pyplot, no global backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    ok = [r for r in results if "error" not in r]
-    if not ok:
-        raise ValueError("no successful result to draw")
-    fig = Figure(figsize=(10, 0.6 + 0.35 * top_n * len(ok) + 0.6 * len(ok)))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(ok), 1, squeeze=False)[:, 0]
-    for ax, r in zip(axes, ok):
-        props = r["proposals"][:top_n]
-        top = max((p["score"] for p in props), default=1.0) or 1.0
-        for rank, p in enumerate(props):
-            t0, t1 = p["segment"]
-            shade = 0.25 + 0.75 * p["score"] / top
-            ax.barh(rank, t1 - t0, left=t0, height=0.7, color=(0.12, 0.35, 0.7, shade))
-            ax.text(t0, rank, f" {p['score']:.3f}", va="center", fontsize=7)
-        ax.set_xlim(0, r["duration"])
-        ax.set_ylim(len(props) - 0.5 if props else 0.5, -0.5)
-        ax.set_yticks(range(len(props)))
-        ax.set_yticklabels([f"#{i + 1}" for i in range(len(props))], fontsize=7)
-        ax.set_title(f"{r.get('path', r.get('name'))} ({r['duration']:.1f} s)", fontsize=9)
-    axes[-1].set_xlabel("seconds")
-    fig.tight_layout()
-    out = Path(out_path)
-    fig.savefig(out, format="png", dpi=100)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------- errors
 class FeatureShapeError(UnsupportedInputError):
     """Features whose shape (or values) the network cannot take."""
