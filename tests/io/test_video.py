@@ -9,7 +9,7 @@ from synthetic import decoded_index, write_pyav_video, write_video
 from videohub import errors
 from videohub.card import PreprocessSpec, SamplerSpec
 from videohub.io.preprocess import prepare_video
-from videohub.io.files import list_videos
+from videohub.io.files import input_file, list_videos
 from videohub.io.reader import FALLBACK_ORDER, backends, open_video
 
 
@@ -61,6 +61,16 @@ def test_missing_directory_empty_text_url(tmp_path):
         open_video(text)
     with pytest.raises(errors.UnsupportedInputError):
         open_video("http://127.0.0.1:9/clip.mp4")
+
+
+def test_uploaded_bytes_errors_name_the_input_not_the_temporary_file():
+    seen = []
+    with pytest.raises(errors.VideoOpenError) as info:
+        with input_file("video_0", data=b"these bytes are not a video") as path:
+            seen.append(path)
+            with open_video(path, "opencv"):
+                pass
+    assert seen and seen[0] not in str(info.value) and "video_0" in str(info.value)
 
 
 def test_truncated_video_is_an_error_not_a_silent_substitute(tmp_path):

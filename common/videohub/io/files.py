@@ -75,4 +75,9 @@ def input_file(name: str, path: Optional[str] = None, data: Optional[bytes] = No
     with tempfile.NamedTemporaryFile(suffix=".video", delete=True) as tmp:
         tmp.write(data)
         tmp.flush()
-        yield tmp.name
+        try:
+            yield tmp.name
+        except Exception as exc:
+            # The caller sent bytes, not a path: an error names the input, never the server's temporary file.
+            exc.args = tuple(a.replace(tmp.name, name) if isinstance(a, str) else a for a in exc.args)
+            raise
