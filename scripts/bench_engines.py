@@ -108,7 +108,7 @@ def bench(args) -> List[Dict]:
     refs = [dygraph_outputs(net, x)[card.score_output] for x in inputs]
     dygraph_s = (time.perf_counter() - t0) / len(inputs)
     rows = [{"engine": "dygraph", "precision": "fp32", "model_s": round(dygraph_s, 3)}]
-    for engine, precision in COMBOS:
+    for engine, precision in args.engines:
         row: Dict = {"engine": engine, "precision": precision}
         rows.append(row)
         reason = missing_engine(engine) or unsupported_precision(engine, precision)
@@ -169,6 +169,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--calibrate", nargs="+", metavar="CLIP", help="only make the module's int8 model from CLIPs")
+    ap.add_argument("--engines", nargs="+", type=lambda s: tuple(s.split("/")), default=COMBOS,
+                    metavar="ENGINE/PRECISION", help="measure only these (default: every combination)")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
     if args.calibrate:
