@@ -105,7 +105,7 @@ def bench(args) -> List[Dict]:
     model, params = inference_files(module_dir)
     print(f"dygraph reference on {len(inputs)} inputs ...", file=sys.stderr)
     t0 = time.perf_counter()
-    refs = [dygraph_outputs(net, x)[card.score_output] for x in inputs]
+    refs = [dygraph_outputs(net, x) for x in inputs]
     dygraph_s = (time.perf_counter() - t0) / len(inputs)
     rows = [{"engine": "dygraph", "precision": "fp32", "model_s": round(dygraph_s, 3)}]
     for engine, precision in args.engines:
@@ -137,6 +137,7 @@ def bench(args) -> List[Dict]:
             row["gflops"] = round(gflop / row["model_s"], 1)
             row["peak_fraction"] = round(row["gflops"] / PEAK[precision], 2) if precision in PEAK else None
         row["max_error"] = verdict["max_error"]
+        row["output_errors"] = verdict["output_errors"]
         row["top1_vs_dygraph"] = f"{sum(verdict['top1_agree'])}/{len(verdict['top1_agree'])}"
         if labels:
             preds = [labels[int(np.argmax(predictor.run(*xi)[card.score_output]))] for xi in inputs]
@@ -147,7 +148,7 @@ def bench(args) -> List[Dict]:
 
 
 def format_table(rows: List[Dict]) -> str:
-    cols = ["engine", "precision", "model_s", "e2e_s", "gflops", "peak_fraction", "max_error",
+    cols = ["engine", "precision", "model_s", "e2e_s", "gflops", "peak_fraction", "max_error", "output_errors",
             "top1_vs_dygraph", "top1_vs_label", "passed"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:

@@ -7,19 +7,17 @@ found pass breakage gets one entry in `ONEDNN_PASS_TRIGGERS`.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Tuple, Union
 
 import numpy as np
 import paddle
 from paddle import inference
-from paddle.base.proto import framework_pb2
 
 from videohub.runtime.files import MODEL_BASENAME
+from videohub.runtime.program import ProgramGraph, program_ops
 from videohub.runtime.predictor import BasePredictor, Engine, RuntimeOptions, register_engine
 
 
@@ -88,95 +86,14 @@ class PaddlePredictor(BasePredictor):
         return [self._predictor.get_output_handle(n).copy_to_cpu() for n in self.output_names]
 
 
-@dataclass(frozen=True)
-class ProgramOp:
-    """One op of an exported program: its type (PIR spelling, e.g. "add", "reshape") and the values it reads
-    (data input first) and writes."""
-    type: str
-    inputs: Tuple[str, ...]
-    outputs: Tuple[str, ...]
-
-
-# Legacy ProgramDesc op types under their PIR names, so one set of graph rules reads both export formats.
-_LEGACY_OP_TYPES = {"elementwise_add": "add", "reshape2": "reshape", "transpose2": "transpose",
-                    "matmul_v2": "matmul"}
-_DATA_SLOTS = ("X", "Input")  # a legacy op's data input, listed first
-
-
-def program_ops(model_path: Union[str, Path]) -> List[ProgramOp]:
-    """The ops of an exported model, `.json` (PIR) or legacy `.pdmodel` (ProgramDesc), nested blocks included."""
-    model_path = Path(model_path)
-    if model_path.suffix == ".json":
-        with open(model_path, encoding="utf-8") as f:
-            return list(_pir_ops(json.load(f)["program"]))
-    desc = framework_pb2.ProgramDesc()
-    desc.ParseFromString(model_path.read_bytes())
-    ops = []
-    for block in desc.blocks:
-        for op in block.ops:
-            slots = sorted(op.inputs, key=lambda v: v.parameter not in _DATA_SLOTS)
-            ops.append(ProgramOp(_LEGACY_OP_TYPES.get(op.type, op.type),
-                                 tuple(a for v in slots for a in v.arguments),
-                                 tuple(a for v in op.outputs for a in v.arguments)))
-    return ops
-
-
-def _pir_ops(node) -> Iterator[ProgramOp]:
-    """Ops of a PIR JSON program: {"#": "1.conv2d", "I": [{"%": 7}, ...], "O": [{"%": 8}]} in nested regions."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _pir_ops(item)
-        return
-    if not isinstance(node, dict):
-        return
-    if "O" in node and isinstance(node.get("#"), str):
-        outs = node["O"] if isinstance(node["O"], list) else [node["O"]]
-        yield ProgramOp(node["#"].split(".", 1)[-1].rstrip("_"),
-                        tuple(str(v.get("%")) for v in node.get("I") or [] if isinstance(v, dict)),
-                        tuple(str(v.get("%")) for v in outs if isinstance(v, dict)))
-    for key in ("regions", "blocks", "ops"):
-        if key in node:
-            yield from _pir_ops(node[key])
-
-
-class _Graph:
-    """Producers and consumers of each value of a program."""
-
-    def __init__(self, ops: Sequence[ProgramOp]):
-        self.ops = list(ops)
-        self._producer = {v: op for op in ops for v in op.outputs}
-        self._consumers: Dict[str, List[ProgramOp]] = {}
-        for op in ops:
-            for v in op.inputs:
-                self._consumers.setdefault(v, []).append(op)
-
-    def source(self, op: ProgramOp, through: Sequence[str] = ()) -> Optional[ProgramOp]:
-        """The op producing `op`'s data input, looking through ops of the types in `through`."""
-        src = self._producer.get(op.inputs[0]) if op.inputs else None
-        while src is not None and src.type in through:
-            src = self._producer.get(src.inputs[0]) if src.inputs else None
-        return src
-
-    def users(self, op: ProgramOp, through: Sequence[str] = ()) -> List[ProgramOp]:
-        """The ops reading `op`'s first output, looking through ops of the types in `through`."""
-        found, todo = [], list(self._consumers.get(op.outputs[0], [])) if op.outputs else []
-        while todo:
-            user = todo.pop()
-            if user.type in through and user.outputs:
-                todo.extend(self._consumers.get(user.outputs[0], []))
-            else:
-                found.append(user)
-        return found
-
-
-def _conv2d_into_leaky_relu(g: _Graph) -> bool:
+def _conv2d_into_leaky_relu(g: ProgramGraph) -> bool:
     # conv_activation_onednn_fuse_pass segfaults building FusedConv2dOp for conv2d (+ bias, + batch norm, which
     # earlier passes fold into the conv) followed by leaky_relu; conv3d is not fused, a scale in between is safe.
     return any(op.type == "leaky_relu" and getattr(g.source(op, ("add", "batch_norm")), "type", "")
                in ("conv2d", "depthwise_conv2d") for op in g.ops)
 
 
-def _transpose_reshape_fc_reshape(g: _Graph) -> bool:
+def _transpose_reshape_fc_reshape(g: ProgramGraph) -> bool:
     # operator_reshape_onednn_fuse_pass gives the fc a wrong input shape ("The input's second dimension and
     # weight's first dimension is expected to be the same") for transpose -> reshape -> matmul -> add (bias: an fc) -> reshape,
     # as in the attention blocks of TimeSformer and Video Swin; any one of the five links missing is safe.
@@ -191,7 +108,7 @@ def _transpose_reshape_fc_reshape(g: _Graph) -> bool:
 
 
 # oneDNN pass -> the graph shape that breaks it in paddle 3.3.1 (found by building small graphs of each shape).
-ONEDNN_PASS_TRIGGERS: Dict[str, Callable[[_Graph], bool]] = {
+ONEDNN_PASS_TRIGGERS: Dict[str, Callable[[ProgramGraph], bool]] = {
     "conv_activation_onednn_fuse_pass": _conv2d_into_leaky_relu,
     "operator_reshape_onednn_fuse_pass": _transpose_reshape_fc_reshape,
 }
@@ -205,7 +122,7 @@ def broken_onednn_passes(model_path: Union[str, Path]) -> Tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def _broken_passes(path: str, mtime_ns: int) -> Tuple[str, ...]:
-    graph = _Graph(program_ops(path))
+    graph = ProgramGraph(program_ops(path))
     return tuple(name for name, breaks in ONEDNN_PASS_TRIGGERS.items() if breaks(graph))
 
 
