@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -25,8 +25,8 @@ from videohub.runtime.onnx import ensure_int8_onnx, ensure_onnx
 from videohub.runtime.predictor import (CPU_PRECISIONS as PRECISIONS, EngineUnavailable, engines, missing_engine,
                                         unsupported_precision)
 from videohub.runtime.ranking import fastest_first, time_engines
-from videohub.runtime.verify import (EngineFallbackWarning, current_verdict, dygraph_outputs, reference_network,
-                                     synthetic_inputs, verdict_key, verify_engine)
+from videohub.runtime.verify import (EngineFallbackWarning, check_inputs, current_verdict, dygraph_outputs,
+                                     reference_network, verdict_key, verify_engine)
 
 
 def verified_engines(card: ModelCard) -> List[Tuple[str, str]]:
@@ -145,7 +145,7 @@ def prepare_engines(card: ModelCard, module_dir: Union[str, Path], threads: Opti
             summary[key] = f"not used: {reason}"
             continue
         if reference is None:
-            inputs = [synthetic_inputs(card)]
+            inputs = [check_inputs(card)]
             net = reference_network(card, module_dir)
             reference = [dygraph_outputs(net, x) for x in inputs]
         v = verify_engine(card, module_dir, engine, precision, inputs=inputs, reference=reference, threads=threads)

@@ -16,7 +16,7 @@ import numpy as np
 from videohub.card import ModelCard
 from videohub.runtime.files import inference_files, read_json, sha256_of, weights_dir, write_json
 from videohub.runtime.predictor import build_predictor, cpu_model, engine_version
-from videohub.runtime.verify import card_options, synthetic_inputs, verdict_key
+from videohub.runtime.verify import card_options, check_inputs, verdict_key
 
 TIMINGS_FILE = "engine_timings.json"
 TIMING_RUNS = 3  # after one warm-up run; the median is kept
@@ -64,9 +64,9 @@ def record_timings(module_dir: Union[str, Path], threads: Optional[int], seconds
 def time_engines(card: ModelCard, module_dir: Union[str, Path], candidates: Sequence[Candidate],
                  threads: Optional[int] = None, inputs: Optional[Sequence[np.ndarray]] = None,
                  runs: int = TIMING_RUNS) -> Dict[str, float]:
-    """Median model-only seconds of each candidate on one input (default: the card's synthetic clip), recorded.
+    """Median model-only seconds of each candidate on one input (default: the engine check's input), recorded.
     Candidates are timed one after the other, each predictor released before the next is built."""
-    x = list(inputs) if inputs is not None else synthetic_inputs(card)
+    x = list(inputs) if inputs is not None else check_inputs(card)
     model, params = inference_files(module_dir)
     seconds: Dict[str, float] = {}
     for engine, precision in candidates:
