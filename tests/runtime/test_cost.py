@@ -28,6 +28,8 @@ def test_multiply_adds_of_each_op():
     assert cost.multiply_adds("MatMul", [2, 7, 3], [3, 5], [2, 7, 5]) == 2 * 7 * 5 * 3
     assert cost.multiply_adds("Gemm", [3, 7], [3, 5], [7, 5], transpose_a=True) == 7 * 5 * 3
     assert cost.multiply_adds("ConvTranspose", [1, 4, 5], [4, 2, 3], [1, 2, 7]) == 4 * 5 * 2 * 3
+    # 10 steps x 2 videos, both directions, hidden 8 (32 gate rows), input 16: 4 gates x 8 x (16 + 8) each
+    assert cost.multiply_adds("LSTM", [10, 2, 16], [2, 32, 16], [10, 2, 2, 8]) == 10 * 2 * 2 * 32 * (16 + 8)
 
 
 @pytest.mark.parametrize("path", ["openvino", "onnxruntime"])

@@ -1,6 +1,7 @@
 """Forward cost of an exported network in GFLOP (a multiply-add counts 2), counted from its ONNX form: the
-convolutions and matrix products (Conv, grouped Conv, ConvTranspose, MatMul, Gemm), which hold all but a few
-per cent of a video network's arithmetic; element-wise ops, pooling and normalisation are not counted.
+convolutions, matrix products and LSTM gates (Conv, grouped Conv, ConvTranspose, MatMul, Gemm, LSTM), which hold
+all but a few per cent of a video network's arithmetic; element-wise ops, pooling and normalisation are not
+counted.
 
 Shapes come from OpenVINO's static shape inference for the given input shapes; a network whose shapes stay
 dynamic there (e.g. TimeSformer's class token, expanded to a shape computed at run time) is run once on zeros
@@ -18,20 +19,26 @@ from videohub.runtime.predictor import import_optional
 Shape = Sequence[int]
 # OpenVINO op type -> the ONNX op whose cost formula applies (weights laid out alike, groups apart).
 _OPENVINO_OPS = {"Convolution": "Conv", "GroupConvolution": "GroupConv", "ConvolutionBackpropData": "ConvTranspose",
-                 "MatMul": "MatMul"}
-COUNTED_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+                 "MatMul": "MatMul", "LSTMSequence": "LSTM"}
+_WEIGHT_INPUT = {"LSTMSequence": 4}  # OpenVINO ops whose weights are not their second input
+COUNTED_ONNX_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm", "LSTM")
 
 
 def multiply_adds(op: str, a: Shape, w: Shape, out: Shape, transpose_a: bool = False) -> int:
     """Multiply-adds of one op from its data input `a`, second input `w` and output shapes.
     Conv: w = [Cout, Cin/groups, k...]; GroupConv (OpenVINO): w = [groups, Cout/g, Cin/g, k...];
-    ConvTranspose: w = [Cin, Cout/groups, k...]; MatMul/Gemm: the reduced dimension of `a`."""
+    ConvTranspose: w = [Cin, Cout/groups, k...]; MatMul/Gemm: the reduced dimension of `a`; LSTM: a = the
+    sequence (time and batch first, in either order), w = [directions, 4 x hidden, input] (input and recurrent
+    gates)."""
     if op == "Conv":
         return int(np.prod(out)) * int(np.prod(w[1:]))
     if op == "GroupConv":
         return int(np.prod(out)) * int(np.prod(w[2:]))
     if op == "ConvTranspose":
         return int(np.prod(a)) * int(np.prod(w[1:]))
+    if op == "LSTM":
+        directions, gates, inputs = w[0], w[1], w[2]
+        return int(a[0]) * int(a[1]) * int(directions) * int(gates) * (int(inputs) + int(gates) // 4)
     if op in ("MatMul", "Gemm"):
         k = a[0] if len(a) == 1 else (a[-2] if transpose_a else a[-1])
         return int(np.prod(out)) * int(k)
@@ -59,7 +66,8 @@ def _openvino_macs(onnx_file: Union[str, Path], input_shapes: Sequence[Shape]) -
         op = _OPENVINO_OPS.get(node.get_type_name())
         if op is None:
             continue
-        shapes = [node.get_input_partial_shape(0), node.get_input_partial_shape(1), node.get_output_partial_shape(0)]
+        shapes = [node.get_input_partial_shape(0), node.get_input_partial_shape(_WEIGHT_INPUT.get(node.get_type_name(), 1)),
+                  node.get_output_partial_shape(0)]
         if any(s.is_dynamic for s in shapes):
             return None
         a, w, out = (list(s.to_shape()) for s in shapes)
