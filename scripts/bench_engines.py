@@ -215,10 +215,17 @@ def format_table(rows: List[Dict]) -> str:
 
 
 def combined_table(results: List[Dict]) -> str:
-    """One table over modules: engine x precision x module, with the verdict and the fastest passing marked."""
+    """One table over modules: engine x precision x module, the fastest passing fp32 engine marked; fractions of
+    the highest peak measured on this CPU by the runs or cached here (a busy machine only lowers a measured peak)."""
+    from videohub.runtime.peak import machine_peak
+
+    measured = [r.get("peak") or {} for r in results] + [
+        {p: machine_peak(p, results[0]["threads"]) for p in ("fp32", "bf16")}]  # this CPU's cache, measured before
+    peaks = {p: max((m[p]["gflops"] for m in measured if m.get(p)), default=None) for p in ("fp32", "bf16")}
     cols = ["module", "weights", "engine", "precision", "model_s", "e2e_s", "GFLOP", "gflops", "peak_fraction",
             "max_error", "verdict"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = [f"Peak of this CPU (best measured, GFLOP/s): {peaks}", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for res in results:
         rows = res["rows"]
         gflop = rows[0].get("gflop")
@@ -231,7 +238,10 @@ def combined_table(results: List[Dict]) -> str:
                 verdict = "reference"
             else:
                 verdict = ("pass" if r.get("passed") else "FAIL") + (" **fastest fp32**" if r is fastest else "")
-            vals = {"module": res["module"], "weights": res.get("weights", ""), "GFLOP": gflop, "verdict": verdict, **r}
+            fraction = (round(r["gflops"] / peaks[r["precision"]], 2)
+                        if r.get("gflops") and peaks.get(r["precision"]) else None)
+            vals = {"module": res["module"], "weights": res.get("weights", ""), "GFLOP": gflop, "verdict": verdict,
+                    **r, "peak_fraction": fraction}
             lines.append("| " + " | ".join("" if vals.get(c) is None else str(vals.get(c, "")) for c in cols) + " |")
     return "\n".join(lines)
 
