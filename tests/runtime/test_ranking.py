@@ -65,6 +65,21 @@ def test_timings_are_per_cpu_model_and_thread_count(module, monkeypatch):
     assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"
 
 
+def test_timings_of_an_engine_that_is_gone_are_ignored(module, monkeypatch):
+    card, d = module
+    ranking.record_timings(d, 2, {"openvino/fp32": 0.1, "onnxruntime/fp32": 0.2, "paddle/fp32": 0.3})
+    real = predictor.import_optional
+
+    def without_openvino(name):
+        if name.split(".")[0] == "openvino":
+            raise ImportError("No module named 'openvino' (simulated)")
+        return real(name)
+
+    monkeypatch.setattr(predictor, "import_optional", without_openvino)
+    assert ranking.recorded_timings(d, 2) == {"onnxruntime/fp32": 0.2, "paddle/fp32": 0.3}
+    assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"
+
+
 def test_first_use_times_each_engine_and_caches_it(module):
     card, d = module
     candidates = [("paddle", "fp32"), ("onnxruntime", "fp32"), ("openvino", "fp32")]

@@ -15,7 +15,7 @@ import numpy as np
 
 from videohub.card import ModelCard
 from videohub.runtime.files import inference_files, read_json, sha256_of, weights_dir, write_json
-from videohub.runtime.predictor import build_predictor, cpu_model, engine_version
+from videohub.runtime.predictor import build_predictor, cpu_model, engine_version, missing_engine
 from videohub.runtime.verify import card_options, check_inputs, verdict_key
 
 TIMINGS_FILE = "engine_timings.json"
@@ -40,7 +40,12 @@ def recorded_timings(module_dir: Union[str, Path], threads: Optional[int]) -> Di
     if entry.get("source_sha256") != sha256_of(*inference_files(module_dir)):
         return {}
     return {k: t["seconds"] for k, t in entry.get("timings", {}).items()
-            if t.get("engine_version") == engine_version(k.split("/")[0])}
+            if t.get("engine_version") == _installed_version(k.split("/")[0])}
+
+
+def _installed_version(engine: str) -> Optional[str]:
+    """The engine's version, None when it is not installed (or no longer registered) here."""
+    return None if missing_engine(engine) else engine_version(engine)
 
 
 def record_timings(module_dir: Union[str, Path], threads: Optional[int], seconds: Dict[str, float]) -> None:
