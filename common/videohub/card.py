@@ -98,8 +98,8 @@ class ModelCard:
     # declare them under `models: {part: {architecture, inputs, weights}}`; `part(name)` is the card of one.
     models: Dict[str, Dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     features: Optional[FeatureSpec] = None  # feature-sequence inputs (BMN); None for video and YouTube-8M cards
-    # Inference engines verified for this model on real clips: {"cpu": [[engine, precision], ...] fastest
-    # first, "verified": {engine: [precisions]}} (see videohub.runtime.choice).
+    # Inference engines verified for this model on real clips: {"verified": {engine: [precisions]}}; which of them
+    # runs first is measured on each CPU (see videohub.runtime.choice and videohub.runtime.ranking).
     engines: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def part(self, name: Optional[str]) -> "ModelCard":

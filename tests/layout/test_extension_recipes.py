@@ -16,6 +16,7 @@ from videohub.io.frame_index import FrameIndex
 from videohub.io.reader import VideoInfo, VideoReader, backends, open_video, register_backend
 from videohub.models import build_network, register_architecture, register_converter
 from videohub.models.checkpoint import read_pdparams
+from videohub.runtime import ranking
 from videohub.runtime.choice import resolve_engine
 from videohub.runtime.files import weights_dir
 from videohub.runtime.predictor import (BasePredictor, Engine, RuntimeOptions, create_predictor, engines,
@@ -62,7 +63,6 @@ def card_dict(engines_entry: dict) -> dict:
 def module_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("recipe_module")
     (d / "card.json").write_text(json.dumps(card_dict({
-        "cpu": [["recipe_numpy", "fp32"], ["paddle", "fp32"]],
         "verified": {"recipe_numpy": ["fp32"], "paddle": ["fp32"]}})))
     (d / "labels.txt").write_text("red\ngreen\nblue\n")
     ckpt = d / "official.npz"
@@ -109,10 +109,13 @@ register_engine(Engine("recipe_numpy", NumpyColourPredictor, precisions=("fp32",
 def test_an_engine_registered_from_a_test_file_is_verified_chosen_and_run(module_dir):
     assert "recipe_numpy" in engines()
     card = load_card(module_dir)
-    choice = resolve_engine(card, module_dir)  # verified against dygraph on first use, then chosen
-    assert (choice.engine, choice.precision) == ("recipe_numpy", "fp32")
+    choice = resolve_engine(card, module_dir)  # verified against dygraph on first use, timed, the faster chosen
     verdicts = json.loads((weights_dir(module_dir) / "engines.json").read_text())
     assert verdicts["recipe_numpy/fp32"]["passed"] and verdicts["recipe_numpy/fp32"]["max_error"] < 1e-5
+    timings = ranking.recorded_timings(module_dir, None)
+    assert set(timings) == {"recipe_numpy/fp32", "paddle/fp32"}
+    assert f"{choice.engine}/{choice.precision}" == min(timings, key=timings.get)
+    ranking.record_timings(module_dir, None, {"recipe_numpy/fp32": 0.001, "paddle/fp32": 0.002})
     runtime = ModelRuntime(card, module_dir)
     assert isinstance(runtime.predictor(), NumpyColourPredictor)
     paddle_out = create_predictor(module_dir / "weights" / "inference.json",

@@ -290,8 +290,9 @@ def tsm_r50(num_classes: int = 400, num_seg: int = 8, depth: int = 50) -> Recogn
 def pptsm_r50(num_classes: int = 400, num_seg: int = 8, depth: int = 50) -> Recognizer2D:
     """PP-TSM: ResNetTweaksTSM (vd, leaky ReLU, shift 1/num_seg) + ppTSMHead. depth=101 for the R101 dense model.
 
-    Under oneDNN, paddle 3.3.1's ``conv_activation_onednn_fuse_pass`` segfaults on its conv + leaky ReLU; the
-    module card switches that one pass off (``disabled_passes``) and keeps oneDNN.
+    Under oneDNN, paddle 3.3.1's ``conv_activation_onednn_fuse_pass`` segfaults on its conv + leaky ReLU; every
+    Paddle predictor switches that one pass off when its graph has conv2d + leaky ReLU and keeps oneDNN
+    (``videohub.runtime.engines.paddle_inference.broken_onednn_passes``).
     """
     return Recognizer2D(ResNet(depth, "vd", "leaky_relu", num_seg=num_seg),
                         ClipHead(2048, num_classes, consensus="feature", drop_ratio=0.5),

@@ -7,6 +7,11 @@
   needs editing;
 * `files.py` — where a module keeps its exported model and the caches made from it;
 * `export.py` — dygraph → Paddle inference model; `onnx.py` — its paddle2onnx / int8 conversions;
-* `verify.py` — an engine's outputs checked against the dygraph network, verdicts in `weights/engines.json`;
-* `choice.py` — which engine and precision run a module; `session.py` — one module's predictors, cached.
+* `program.py` — the ops and attributes of an exported Paddle program, read from the file (graph-decided
+  workarounds: the oneDNN passes of `engines/paddle_inference.py`, the ONNX attribute fix of `onnx.py`);
+* `verify.py` — an engine's outputs (all of them) checked against the dygraph network, verdicts in
+  `weights/engines.json`;
+* `ranking.py` — which verified engine is fastest on this CPU (timed, cached per CPU model);
+* `choice.py` — which engine and precision run a module; `session.py` — one module's predictors, cached;
+* `cost.py` — forward GFLOP counted from the ONNX form; `peak.py` — this CPU's measured peak GFLOP/s.
 """

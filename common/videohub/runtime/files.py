@@ -5,8 +5,10 @@ Inside a module folder (git-ignored):
     weights/model.pdparams                                 the same weights as a dygraph state dict
     weights/meta.json                                      source, sha256, export details, card snapshot
     weights/engines.json                                   engine verdicts (see videohub.runtime.verify)
+    weights/engine_timings.json                            engine timings per CPU model (videohub.runtime.ranking)
 A multi-network module keeps weights/<part>.json, .pdiparams and .pdparams per network.
 Each derived cache file (e.g. `inference.onnx`) has a `<file>.json` record of what it was made from.
+Machine-wide measurements (the CPU's peak GFLOP/s, videohub.runtime.peak) live in `user_cache_dir()`.
 """
 from __future__ import annotations
 
@@ -18,6 +20,30 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 PathLike = Union[str, Path]
 MODEL_BASENAME = "inference"  # weights/inference.json + weights/inference.pdiparams
+
+
+def user_cache_dir() -> Path:
+    """$VIDEOHUB_CACHE_DIR, else $XDG_CACHE_HOME/videohub, else ~/.cache/videohub (not created here)."""
+    if os.environ.get("VIDEOHUB_CACHE_DIR"):
+        return Path(os.environ["VIDEOHUB_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "videohub"
+
+
+def read_json(path: Path) -> Dict[str, Any]:
+    """A JSON object from `path`, {} when the file is missing."""
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_json(path: Path, data: Dict[str, Any]) -> None:
+    """Write atomically (temporary name, then rename), creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    tmp.replace(path)
 
 
 def weights_dir(module_dir: PathLike) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,14 @@ import numpy as np
 
 from videohub.runtime.files import cache_is_fresh, sha256_of, write_cache
 from videohub.runtime.predictor import EngineUnavailable, import_optional
+from videohub.runtime.program import ProgramOp, program_ops
 
 ONNX_OPSET = 13
+# Paddle attributes that PIR exports store as float64 (`a_f64`) and paddle2onnx 2.1.0 does not read: it leaves the
+# ONNX attribute uninitialised (Paddle2ONNX issue #1646; fix in PR #1647, unreleased). Found by listing the a_f64
+# attributes of every module's export. Paddle op -> (its attribute, ONNX op, ONNX attribute).
+FLOAT64_ATTRIBUTES = {"leaky_relu": ("negative_slope", "LeakyRelu", "alpha")}
+_P2O_OUTPUT = re.compile(r"^p2o\.pd_op\.(?P<op>\w+?)\.(?P<index>\d+)\.\d+$")  # p2o.pd_op.leaky_relu.3.0
 
 
 def onnx_path(model_path: Union[str, Path], precision: str = "fp32") -> Path:
@@ -33,7 +40,7 @@ def ensure_onnx(model_path: Union[str, Path], params_path: Union[str, Path]) -> 
     paddle2onnx = import_optional("paddle2onnx")
     out = onnx_path(model_path)
     expected = {"source_sha256": sha256_of(model_path, params_path), "paddle2onnx": paddle2onnx.__version__,
-                "opset": ONNX_OPSET}
+                "opset": ONNX_OPSET, "restored_attributes": sorted(FLOAT64_ATTRIBUTES)}
     if cache_is_fresh(out, expected):
         return out
 
@@ -42,8 +49,37 @@ def ensure_onnx(model_path: Union[str, Path], params_path: Union[str, Path]) -> 
         with _stdout_to_stderr():  # paddle2onnx prints progress on stdout, which `hub run --output json` owns
             paddle2onnx.export(str(model_path), str(params_path), save_file=str(tmp), opset_version=ONNX_OPSET,
                                enable_onnx_checker=True, optimize_tool="onnxoptimizer")
+        restore_float64_attributes(tmp, program_ops(model_path))
 
     return write_cache(out, write, {**expected, "source": Path(model_path).name, "created": time.time()})
+
+
+def restore_float64_attributes(onnx_file: Union[str, Path], ops: Sequence[ProgramOp]) -> int:
+    """Write the Paddle program's values of `FLOAT64_ATTRIBUTES` into the converted ONNX model (in place); the
+    n-th Paddle op of a type is the ONNX node whose output paddle2onnx names `p2o.pd_op.<type>.<n>.0`. Returns
+    how many attributes were written."""
+    onnx = import_optional("onnx")
+    by_type = {t: [op for op in ops if op.type == t] for t in FLOAT64_ATTRIBUTES}
+    model = onnx.load(str(onnx_file))
+    written = 0
+    for node in model.graph.node:
+        for paddle_type, (attr, onnx_type, onnx_attr) in FLOAT64_ATTRIBUTES.items():
+            if node.op_type != onnx_type:
+                continue
+            match = next(filter(None, (_P2O_OUTPUT.match(o) for o in node.output)), None)
+            if match is None or match["op"] != paddle_type or int(match["index"]) >= len(by_type[paddle_type]):
+                raise ValueError(f"{onnx_file}: cannot tell which Paddle {paddle_type} op the ONNX node {node.name} "
+                                 f"(outputs {list(node.output)}) comes from, so its {onnx_attr} cannot be checked")
+            value = float(by_type[paddle_type][int(match["index"])].attrs[attr])
+            for a in node.attribute:
+                if a.name == onnx_attr:
+                    a.f = value
+                    break
+            else:
+                node.attribute.append(onnx.helper.make_attribute(onnx_attr, value))
+            written += 1
+    onnx.save(model, str(onnx_file))
+    return written
 
 
 @contextlib.contextmanager

@@ -8,7 +8,9 @@ contiguous and runs one call at a time (thread-safe), so engines only implement 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import platform
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -147,6 +149,17 @@ def cpu_flags() -> frozenset:
     except OSError:
         pass
     return frozenset()
+
+
+def cpu_model() -> str:
+    """This CPU's model name and core count, e.g. "AMD EPYC x2" (what per-CPU caches are keyed by)."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"{name} x{os.cpu_count() or 1}"
 
 
 def unsupported_precision(engine: str, precision: str, flags: Optional[frozenset] = None) -> Optional[str]:

@@ -38,7 +38,8 @@ class ModelRuntime:
         """The engine/precision that runs (resolved once per configuration; fallbacks warn)."""
         key = (engine or self.engine, precision or self.precision, bool(use_gpu))
         if key not in self._choices:
-            self._choices[key] = resolve_engine(self.card, self.module_dir, key[0], key[1], use_gpu=key[2])
+            self._choices[key] = resolve_engine(self.card, self.module_dir, key[0], key[1], use_gpu=key[2],
+                                                 threads=self.cpu_threads)
         return self._choices[key]
 
     def options(self, use_gpu: bool = False, engine: Optional[str] = None, precision: Optional[str] = None,

@@ -1,16 +1,23 @@
-"""Paddle Inference: CPU (oneDNN or not), GPU, TensorRT. Always available; the reference engine."""
+"""Paddle Inference: CPU (oneDNN or not), GPU, TensorRT. Always available; the reference engine.
+
+Every predictor is built here, so the oneDNN passes that break paddle 3.3.1 on some graphs are switched off here,
+decided from the exported program's ops (`broken_onednn_passes`), whatever path asked for the predictor. A newly
+found pass breakage gets one entry in `ONEDNN_PASS_TRIGGERS`.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 from pathlib import Path
-from typing import List, Tuple, Union
+from typing import Callable, Dict, List, Tuple, Union
 
 import numpy as np
 import paddle
 from paddle import inference
 
 from videohub.runtime.files import MODEL_BASENAME
+from videohub.runtime.program import ProgramGraph, program_ops
 from videohub.runtime.predictor import BasePredictor, Engine, RuntimeOptions, register_engine
 
 
@@ -57,8 +64,12 @@ class PaddlePredictor(BasePredictor):
             else:
                 config.disable_mkldnn()
         config.switch_ir_optim(options.ir_optim)
-        for name in options.disabled_passes:
+        disabled = tuple(options.disabled_passes)
+        if options.onednn and not options.use_gpu:
+            disabled += tuple(p for p in broken_onednn_passes(model_path) if p not in disabled)
+        for name in disabled:
             config.delete_pass(name)
+        self.disabled_passes = disabled
         config.disable_glog_info()
         # Note: Config.enable_memory_optim() breaks predictor creation in paddle 3.3.1; never call it.
         self.options = options
@@ -73,6 +84,46 @@ class PaddlePredictor(BasePredictor):
             handle.copy_from_cpu(arr)
         self._predictor.run()
         return [self._predictor.get_output_handle(n).copy_to_cpu() for n in self.output_names]
+
+
+def _conv2d_into_leaky_relu(g: ProgramGraph) -> bool:
+    # conv_activation_onednn_fuse_pass segfaults building FusedConv2dOp for conv2d (+ bias, + batch norm, which
+    # earlier passes fold into the conv) followed by leaky_relu; conv3d is not fused, a scale in between is safe.
+    return any(op.type == "leaky_relu" and getattr(g.source(op, ("add", "batch_norm")), "type", "")
+               in ("conv2d", "depthwise_conv2d") for op in g.ops)
+
+
+def _transpose_reshape_fc_reshape(g: ProgramGraph) -> bool:
+    # operator_reshape_onednn_fuse_pass gives the fc a wrong input shape ("The input's second dimension and
+    # weight's first dimension is expected to be the same") for transpose -> reshape -> matmul -> add (bias: an fc) -> reshape,
+    # as in the attention blocks of TimeSformer and Video Swin; any one of the five links missing is safe.
+    for op in g.ops:
+        if op.type != "matmul":
+            continue
+        src = g.source(op)
+        if src is not None and src.type == "reshape" and getattr(g.source(src), "type", "") == "transpose" \
+                and any(u.type == "add" and any(w.type == "reshape" for w in g.users(u)) for u in g.users(op)):
+            return True
+    return False
+
+
+# oneDNN pass -> the graph shape that breaks it in paddle 3.3.1 (found by building small graphs of each shape).
+ONEDNN_PASS_TRIGGERS: Dict[str, Callable[[ProgramGraph], bool]] = {
+    "conv_activation_onednn_fuse_pass": _conv2d_into_leaky_relu,
+    "operator_reshape_onednn_fuse_pass": _transpose_reshape_fc_reshape,
+}
+
+
+def broken_onednn_passes(model_path: Union[str, Path]) -> Tuple[str, ...]:
+    """The oneDNN passes that crash or fail predictor creation on this exported model's graph."""
+    path = Path(model_path)
+    return _broken_passes(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _broken_passes(path: str, mtime_ns: int) -> Tuple[str, ...]:
+    graph = ProgramGraph(program_ops(path))
+    return tuple(name for name, breaks in ONEDNN_PASS_TRIGGERS.items() if breaks(graph))
 
 
 def convert_tensorrt(model_path: Union[str, Path], options: RuntimeOptions) -> Tuple[Path, Path]:

@@ -1,0 +1,94 @@
+"""The engine that runs first is the fastest verified one measured on this CPU (videohub.runtime.ranking), cached
+per CPU model beside engines.json; an explicit engine= still wins. Timings are injected where a choice is checked,
+so the tests do not depend on what is fastest on the machine that runs them."""
+import json
+
+import numpy as np
+import paddle
+import pytest
+
+from videohub.card import InputSpec, card_from_dict
+from videohub.runtime import choice, predictor, ranking, verify
+from videohub.runtime.export import export_network
+from videohub.runtime.files import weights_dir
+
+ENGINES = {"onnxruntime": ["fp32"], "openvino": ["fp32"], "paddle": ["fp32"]}
+
+
+class _Net(paddle.nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 4, 3, padding=1)
+
+    def forward(self, x):  # [N, T, 3, H, W]
+        n, t = x.shape[0], x.shape[1]
+        y = paddle.nn.functional.relu(self.conv(x.reshape([-1, 3, 16, 16])))
+        return y.mean(axis=[2, 3]).reshape([n, t, 4]).mean(axis=1)
+
+
+@pytest.fixture
+def module(tmp_path):
+    """A module folder with an exported network and passing verdicts for every declared engine."""
+    card = card_from_dict({
+        "name": "ranked", "task": "video/classification", "architecture": {"name": "ranked_net"},
+        "inputs": [{"name": "x", "shape": [-1, 4, 3, 16, 16]}],
+        "preprocess": {"sampler": {"type": "segments", "num_segments": 4}, "scale_size": 16, "crop": "center",
+                       "crop_size": 16, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "layout": "TCHW"},
+        "labels": "none", "engines": {"verified": ENGINES}})
+    paddle.seed(0)
+    export_network(_Net(), [InputSpec("x", (-1, 4, 3, 16, 16))], weights_dir(tmp_path) / "inference")
+    for engine in ("onnxruntime", "openvino"):
+        if predictor.missing_engine(engine):
+            pytest.skip(predictor.missing_engine(engine))
+        verify._record_verdict(tmp_path, {"engine": engine, "precision": "fp32", "passed": True,
+                                          "engine_version": predictor.engine_version(engine),
+                                          "source_sha256": verify._source_digest(tmp_path)})
+    return card, tmp_path
+
+
+@pytest.mark.parametrize("fastest", ["onnxruntime", "openvino", "paddle"])
+def test_the_fastest_measured_engine_runs_first(module, fastest):
+    card, d = module
+    ranking.record_timings(d, 2, {f"{e}/fp32": (0.1 if e == fastest else 0.3) for e in ENGINES})
+    assert choice.resolve_engine(card, d, threads=2, verify=False).engine == fastest
+    other = next(e for e in ENGINES if e != fastest)
+    assert choice.resolve_engine(card, d, other, threads=2, verify=False).engine == other  # explicit wins
+
+
+def test_timings_are_per_cpu_model_and_thread_count(module, monkeypatch):
+    card, d = module
+    ranking.record_timings(d, 2, {"openvino/fp32": 0.1, "onnxruntime/fp32": 0.3, "paddle/fp32": 0.3})
+    assert ranking.recorded_timings(d, 1) == {}
+    monkeypatch.setattr(ranking, "cpu_model", lambda: "Another CPU x64")
+    assert ranking.recorded_timings(d, 2) == {}
+    # untimed and not allowed to measure: the card's order
+    assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"
+
+
+def test_timings_of_an_engine_that_is_gone_are_ignored(module, monkeypatch):
+    card, d = module
+    ranking.record_timings(d, 2, {"openvino/fp32": 0.1, "onnxruntime/fp32": 0.2, "paddle/fp32": 0.3})
+    real = predictor.import_optional
+
+    def without_openvino(name):
+        if name.split(".")[0] == "openvino":
+            raise ImportError("No module named 'openvino' (simulated)")
+        return real(name)
+
+    monkeypatch.setattr(predictor, "import_optional", without_openvino)
+    assert ranking.recorded_timings(d, 2) == {"onnxruntime/fp32": 0.2, "paddle/fp32": 0.3}
+    assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"
+
+
+def test_first_use_times_each_engine_and_caches_it(module):
+    card, d = module
+    candidates = [("paddle", "fp32"), ("onnxruntime", "fp32"), ("openvino", "fp32")]
+    order = ranking.fastest_first(card, d, candidates, threads=1)
+    entry = json.loads((weights_dir(d) / ranking.TIMINGS_FILE).read_text())[ranking.timings_key(1)]
+    seconds = {k: v["seconds"] for k, v in entry["timings"].items()}
+    assert set(seconds) == {"paddle/fp32", "onnxruntime/fp32", "openvino/fp32"} and min(seconds.values()) > 0
+    assert [f"{e}/{p}" for e, p in order] == sorted(seconds, key=seconds.get)
+    assert ranking.recorded_timings(d, 1) == pytest.approx(seconds)
+    export_network(_Net(), [InputSpec("x", (-1, 4, 3, 16, 16))], weights_dir(d) / "inference")  # new weights
+    assert ranking.recorded_timings(d, 1) == {}
+    assert np.isfinite(list(seconds.values())).all()
