@@ -28,8 +28,8 @@ from videohub.io.frame_index import FrameIndex, check_complete, frame_index
 
 FrameTransform = Callable[[np.ndarray], np.ndarray]
 
-# A forward gap larger than this is crossed by seeking instead of decoding through it. Seeking lands on a
-# key frame and decodes forward, so small gaps are cheaper to walk.
+# A forward gap larger than this is crossed by seeking instead of decoding through it, when a key frame lies
+# in the gap. Seeking lands on a key frame and decodes forward, so small gaps are cheaper to walk.
 SEEK_THRESHOLD = 48
 DEFAULT_BACKEND = "opencv"
 BACKENDS_PACKAGE = "videohub.io.backends"
@@ -174,6 +174,12 @@ class SeekingReader(VideoReader):
         raise TruncatedVideoError(f"frame {idx} of {self.info.num_frames} in {self.path!r} could not be reached "
                                   "(the file is damaged)")
 
+    def _seek_skips_frames(self, idx: int) -> bool:
+        """Whether seeking towards `idx` lands past the cursor: with no key frame between the cursor and `idx`,
+        a seek would decode again, from an earlier key frame, frames that reading on decodes once."""
+        key = self.index.keyframe_before(float(self.index.times[idx]))
+        return key is not None and key > float(self.index.times[self._cursor])
+
     def _positioned(self) -> Iterator[Tuple[int, Any]]:
         """Decoded frames with their positions, from the last seek on."""
         while True:
@@ -190,7 +196,8 @@ class SeekingReader(VideoReader):
     def _decode_sorted(self, indices: np.ndarray, transform: Optional[FrameTransform]) -> Dict[int, np.ndarray]:
         out: Dict[int, np.ndarray] = {}
         for idx in indices.tolist():
-            if self._cursor is None or idx < self._cursor or idx - self._cursor > SEEK_THRESHOLD:
+            if self._cursor is None or idx < self._cursor or (idx - self._cursor > SEEK_THRESHOLD
+                                                               and self._seek_skips_frames(idx)):
                 self._seek_before(idx)
             for pos, handle in self._positioned():
                 if pos >= idx:
