@@ -288,11 +288,12 @@ def repeated(clips, n: int) -> list:
 
 
 def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, naive: bool, rounds: int = 3,
-                     generated_root: Optional[Path] = None) -> dict:
+                     generated_root: Optional[Path] = None, decode: str = "threads", niceness: int = 0) -> dict:
     """Pipeline (`classify` on the list) vs model only (the same predictor on pre-decoded inputs) on the same
     `n` inputs, alternated `rounds` times in one process so that both see the same load of a shared machine;
-    the ratio is per round (model-only seconds / pipeline seconds), reported with its median. `naive`: also
-    decode every frame into memory with OpenCV, then the dygraph network."""
+    the ratio is per round (model-only seconds / pipeline seconds), reported with its median. `decode`:
+    "processes" or "threads" (`decode_workers` of them, at `niceness`). `naive`: also decode every frame into
+    memory with OpenCV, then the dygraph network."""
     import statistics
 
     import paddlehub as hub
@@ -301,6 +302,7 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
 
     module_dir = module_dir_for(module, generated_root)
     m = hub.Module(directory=str(module_dir), decode_workers=workers)
+    m.task.decode_processes, m.task.decode_niceness = decode == "processes", niceness
     inputs = repeated(list(clips), n)
     unique = sorted(set(inputs), key=inputs.index)
     prepared = {c: prepare_video(c, m.card.preprocess) for c in unique}
@@ -337,7 +339,8 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     wall = statistics.median(r["pipeline_s"] for r in per_round)
     out = {"module": module, "module_dir": str(module_dir), "engine": f"{engine.engine}/{engine.precision}",
            "videos": n, "unique_clips": [Path(c).name for c in unique], "video_seconds": video_s,
-           "batch_size": batch_size, "decode_workers": workers, "rounds": per_round,
+           "batch_size": batch_size, "decode_workers": workers, "decode": decode, "niceness": niceness,
+           "rounds": per_round,
            "model_only_s": model_s, "model_only_s_per_clip": model_s / n, "model_only_videos_per_s": n / model_s,
            "pipeline_s": wall, "pipeline_s_per_clip": wall / n, "pipeline_videos_per_s": n / wall,
            "pipeline_video_seconds_per_s": video_s / wall,
@@ -352,13 +355,13 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
 
 def throughput_table(rows) -> str:
     """One line per module: engine, model-only and pipeline seconds per clip, their ratio, the stage split."""
-    lines = [f"{'module':24} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} {'rounds':>17}  "
+    lines = [f"{'module':24} {'decode':10} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} {'rounds':>17}  "
              "pipeline stages (busy s per clip)"]
     for tp in rows:
         st = tp["stages"]["stage_s"]
         split = ", ".join(f"{k} {v / tp['videos']:.3f}" for k, v in st.items())
         per_round = " ".join(f"{r['ratio']:.3f}" for r in tp["rounds"])
-        lines.append(f"{tp['module']:24} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
+        lines.append(f"{tp['module']:24} {tp['decode']:10} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
                      f"{tp['pipeline_s_per_clip']:10.3f} {tp['pipeline_vs_model_only']:6.3f} {per_round:>17}  {split}")
     return "\n".join(lines)
 
@@ -434,6 +437,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="decode workers of the pipeline")
     ap.add_argument("--rounds", type=int, default=3,
                     help="with --throughput: model-only and pipeline runs, alternated (the ratio is per round)")
+    ap.add_argument("--decode", nargs="+", choices=("threads", "processes"), default=["threads"],
+                    help="with --throughput: decode workers as processes or threads (several: one row each)")
+    ap.add_argument("--niceness", type=int, default=0, help="with --throughput: niceness of decode processes")
     ap.add_argument("--generated", default=None, metavar="DIR",
                     help="modules without installed weights run on a generated checkpoint, in a copy under DIR "
                          "(made once, reused)")
@@ -470,7 +476,8 @@ def main(argv=None) -> int:
     if args.throughput:
         generated = Path(args.generated) if args.generated else None
         rows = [bench_throughput(name, args.clips, args.throughput, args.batch_size, args.workers, args.naive,
-                                 args.rounds, generated) for name in modules]
+                                 args.rounds, generated, decode, args.niceness)
+                for name in modules for decode in args.decode]
         result["module"], result["throughput"] = ",".join(modules), rows
         print(throughput_table(rows))
         for tp in rows:

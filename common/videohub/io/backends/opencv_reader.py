@@ -17,7 +17,7 @@ from videohub.io.reader import BackendCannotDecode, SeekingReader, reader_info, 
 class OpenCVReader(SeekingReader):
     def __init__(self, path: str, index: FrameIndex):
         super().__init__(path, index)
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         if not cap.isOpened():
             raise BackendCannotDecode(f"OpenCV cannot open it ({index.codec} in {index.container})")
         ok, first = cap.read()
@@ -38,7 +38,7 @@ class OpenCVReader(SeekingReader):
         if seconds is None:  # from the start: a fresh capture (seeking back to 0 fails in some containers)
             if self._cap is not None:
                 self._cap.release()
-            self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+            self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         elif self._by_number:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, self.index.position_of(seconds))
         else:
