@@ -5,6 +5,10 @@ exported predictor against dygraph. Prints a table and writes JSON.
     python scripts/benchmark.py i3d_kinetics400 --clips a.avi b.mp4 [--repeat 5] [--dygraph]
     python scripts/benchmark.py i3d_kinetics400 --long-video 600     # make a 10-minute 720p video, measure RSS
     python scripts/benchmark.py --index-cost 600     # frame index vs sparse decoding, 10-minute 720p H.264 mp4/mkv
+    python scripts/benchmark.py tsm_kinetics400 i3d_kinetics400 --throughput 20 --generated /tmp/gen
+        # pipeline vs model alone on 20 inputs cycling the shared clips, alternated per round; modules without
+        # weights on a generated checkpoint (in a copy under /tmp/gen); also --decode threads processes
+    python scripts/benchmark.py tsm_kinetics400 i3d_kinetics400 --decode-cpu     # decode CPU seconds per clip
 """
 from __future__ import annotations
 
@@ -12,12 +16,13 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from videohub.measure import median_seconds, peak_rss_mb
 
@@ -313,27 +318,28 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
         predictor.run(*prepared[c].arrays)
     m.classify(paths=unique[:2], batch_size=batch_size, top_k=1)  # warm-up of the pipeline's own path
 
-    def model_only() -> float:
-        t = time.perf_counter()
-        for c in inputs:
-            predictor.run(*prepared[c].arrays)
-        return time.perf_counter() - t
+    def model_only() -> Tuple[float, float]:
+        t, c = time.perf_counter(), cpu_seconds()
+        for x in inputs:
+            predictor.run(*prepared[x].arrays)
+        return time.perf_counter() - t, cpu_seconds() - c
 
     def pipeline():
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         results = m.classify(paths=inputs, batch_size=batch_size, top_k=1)
-        wall = time.perf_counter() - t
+        wall, cpu = time.perf_counter() - t, cpu_seconds() - c
         failed = [r for r in results if "error" in r]
         if failed:
             raise RuntimeError(f"{module}: inputs failed in the pipeline: {failed}")
-        return wall, m.last_stats
+        return wall, cpu, m.last_stats
 
     per_round = []
     for _ in range(max(1, rounds)):
-        mo = model_only()
-        wall, stats = pipeline()
-        per_round.append({"model_only_s": mo, "pipeline_s": wall, "ratio": mo / wall, "stages": stats})
-    del prepared
+        mo, mo_cpu = model_only()
+        wall, cpu, stats = pipeline()
+        per_round.append({"model_only_s": mo, "pipeline_s": wall, "ratio": mo / wall, "model_only_cpu_s": mo_cpu,
+                          "pipeline_cpu_s": cpu, "cpu_ratio": mo_cpu / cpu, "stages": stats})
+    prepared.clear()  # the pre-decoded inputs are not needed any more
     video_s = sum(durations[c] for c in inputs)
     model_s = statistics.median(r["model_only_s"] for r in per_round)
     wall = statistics.median(r["pipeline_s"] for r in per_round)
@@ -345,6 +351,9 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
            "pipeline_s": wall, "pipeline_s_per_clip": wall / n, "pipeline_videos_per_s": n / wall,
            "pipeline_video_seconds_per_s": video_s / wall,
            "pipeline_vs_model_only": statistics.median(r["ratio"] for r in per_round),
+           # CPU seconds of the model alone / of the whole pipeline (decode workers included): the ratio a
+           # machine whose cores the model keeps busy reaches at best, whatever else runs on a shared one
+           "cpu_ratio": statistics.median(r["cpu_ratio"] for r in per_round),
            "stages": per_round[-1]["stages"]}
     if naive:
         out["naive"] = bench_naive(m, unique, inputs)
@@ -353,16 +362,45 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     return out
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (decode worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bench_decode_cpu(modules, clips, repeat: int, backend: str = "opencv") -> list:
+    """CPU seconds per clip of decoding and preprocessing each clip as the module's card says (one thread, after
+    one warm-up pass): what the pipeline adds to the model's work, measured in CPU time so that a shared
+    machine's load does not count."""
+    from videohub.card import load_card
+    from videohub.io.preprocess import prepare_video
+
+    rows = []
+    for module in modules:
+        spec = load_card(Path(module) if Path(module).is_dir() else REPO / "modules" / module).preprocess
+        for clip in clips:
+            prepare_video(clip, spec, backend)
+        c = cpu_seconds()
+        for _ in range(repeat):
+            for clip in clips:
+                prepare_video(clip, spec, backend)
+        rows.append({"module": module, "backend": backend, "clips": len(clips),
+                     "decode_cpu_s_per_clip": (cpu_seconds() - c) / (repeat * len(clips))})
+    return rows
+
+
 def throughput_table(rows) -> str:
-    """One line per module: engine, model-only and pipeline seconds per clip, their ratio, the stage split."""
-    lines = [f"{'module':24} {'decode':10} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} {'rounds':>17}  "
-             "pipeline stages (busy s per clip)"]
+    """One line per module: engine, model-only and pipeline seconds per clip, their ratio (median and per
+    round), the CPU-seconds ratio, the stage split."""
+    lines = [f"{'module':24} {'decode':10} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} "
+             f"{'rounds':>17} {'cpu ratio':>9}  pipeline stages (busy s per clip)"]
     for tp in rows:
         st = tp["stages"]["stage_s"]
         split = ", ".join(f"{k} {v / tp['videos']:.3f}" for k, v in st.items())
         per_round = " ".join(f"{r['ratio']:.3f}" for r in tp["rounds"])
         lines.append(f"{tp['module']:24} {tp['decode']:10} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
-                     f"{tp['pipeline_s_per_clip']:10.3f} {tp['pipeline_vs_model_only']:6.3f} {per_round:>17}  {split}")
+                     f"{tp['pipeline_s_per_clip']:10.3f} {tp['pipeline_vs_model_only']:6.3f} {per_round:>17} "
+                     f"{tp['cpu_ratio']:9.3f}  {split}")
     return "\n".join(lines)
 
 
@@ -437,6 +475,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="decode workers of the pipeline")
     ap.add_argument("--rounds", type=int, default=3,
                     help="with --throughput: model-only and pipeline runs, alternated (the ratio is per round)")
+    ap.add_argument("--decode-cpu", action="store_true",
+                    help="CPU seconds per clip of decoding + preprocessing --clips (default: the shared samples)")
     ap.add_argument("--decode", nargs="+", choices=("threads", "processes"), default=["threads"],
                     help="with --throughput: decode workers as processes or threads (several: one row each)")
     ap.add_argument("--niceness", type=int, default=0, help="with --throughput: niceness of decode processes")
@@ -462,18 +502,25 @@ def main(argv=None) -> int:
     modules = args.module
     if not modules:
         ap.error("give a module (or --index-cost)")
-    if len(modules) > 1 and not args.throughput:
-        ap.error("several modules only with --throughput")
+    if len(modules) > 1 and not (args.throughput or args.decode_cpu):
+        ap.error("several modules only with --throughput or --decode-cpu")
     args.module = modules[0]
 
     result = {"module": args.module, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                                  "python": platform.python_version()},
               "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}
-    if args.throughput and not args.clips:
+    if (args.throughput or args.decode_cpu) and not args.clips:
         args.clips = sample_clips()
         if not args.clips:
             ap.error("--throughput needs --clips (no shared/data/samples beside the checkout or in $VIDEOHUB_SHARED)")
-    if args.throughput:
+    if args.decode_cpu:
+        rows = bench_decode_cpu(modules, args.clips, args.repeat)
+        result["decode_cpu"] = rows
+        for r in rows:
+            print(f"{r['module']:24} {r['backend']:7} decode + preprocess {r['decode_cpu_s_per_clip']:.4f} CPU s per clip "
+                  f"({r['clips']} clips x {args.repeat})")
+        default_out = REPO / "benchmarks" / "out" / "decode_cpu.json"
+    elif args.throughput:
         generated = Path(args.generated) if args.generated else None
         rows = [bench_throughput(name, args.clips, args.throughput, args.batch_size, args.workers, args.naive,
                                  args.rounds, generated, decode, args.niceness)
@@ -509,7 +556,7 @@ def main(argv=None) -> int:
         print(f"long video: {long['video_seconds']} s {long['size'][0]}x{long['size'][1]} "
               f"({long['video_bytes'] / 1e6:.0f} MB, {long['frames']} frames): decode {long['decode_s']:.2f} s, "
               f"model {long['model_s']:.2f} s, peak RSS {long['peak_rss_mb']:.0f} MB")
-    if not args.throughput:
+    if not (args.throughput or args.decode_cpu):
         default_out = REPO / "benchmarks" / "out" / f"{args.module}.json"
     out = Path(args.out) if args.out else default_out
     out.parent.mkdir(parents=True, exist_ok=True)
