@@ -5,6 +5,10 @@ exported predictor against dygraph. Prints a table and writes JSON.
     python scripts/benchmark.py i3d_kinetics400 --clips a.avi b.mp4 [--repeat 5] [--dygraph]
     python scripts/benchmark.py i3d_kinetics400 --long-video 600     # make a 10-minute 720p video, measure RSS
     python scripts/benchmark.py --index-cost 600     # frame index vs sparse decoding, 10-minute 720p H.264 mp4/mkv
+    python scripts/benchmark.py tsm_kinetics400 i3d_kinetics400 --throughput 20 --generated /tmp/gen
+        # pipeline vs model alone on 20 inputs cycling the shared clips, alternated per round; modules without
+        # weights on a generated checkpoint (in a copy under /tmp/gen); also --decode threads processes
+    python scripts/benchmark.py tsm_kinetics400 i3d_kinetics400 --decode-cpu     # decode CPU seconds per clip
 """
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional, Tuple
 
 from videohub.measure import median_seconds, peak_rss_mb
 
@@ -237,10 +243,48 @@ def bench_windows(module: str, seconds: int, window: float, stride: float, keep:
     return res
 
 
+SHARED = Path(os.environ.get("VIDEOHUB_SHARED", REPO.parent / "shared"))
+
+
 def sample_clips() -> list:
-    """The real clips of ../shared/data/samples, for runs given no --clips."""
-    folder = REPO.parent / "shared" / "data" / "samples"
+    """The real clips of ../shared/data/samples (or $VIDEOHUB_SHARED), for runs given no --clips."""
+    folder = SHARED / "data" / "samples"
     return sorted(str(p) for p in folder.glob("*") if p.suffix in (".mp4", ".avi"))
+
+
+def module_dir_for(module: str, generated_root: Optional[Path]) -> Path:
+    """The module's folder: a folder given as such, modules/<name> when its weights are installed, else (with
+    `generated_root`) a copy under it whose weights are a deterministic generated checkpoint (the shared
+    tool's seed 0 for the card's architecture, imported with `fetch_weights.py --from`), made once and reused."""
+    from videohub.card import load_card
+    from videohub.weights import weights_installed
+
+    if Path(module).is_dir():
+        return Path(module)
+    own = REPO / "modules" / module
+    if weights_installed(own) or generated_root is None:
+        return own
+    copy = Path(generated_root) / module
+    if weights_installed(copy):
+        return copy
+    import importlib.util
+    import shutil
+
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(own, copy, ignore=shutil.ignore_patterns("weights", "__pycache__"))
+    tool_spec = importlib.util.spec_from_file_location("make_reference_checkpoint",
+                                                       SHARED / "tools" / "make_reference_checkpoint.py")
+    tool = importlib.util.module_from_spec(tool_spec)
+    tool_spec.loader.exec_module(tool)
+    ckpt = Path(generated_root) / f"{module}_seed0.pdparams"
+    manifest = SHARED / "data" / "state_dicts" / f"{load_card(own).arch_name}_state_dict.tsv"
+    tool.main(["--manifest", str(manifest), "--seed", "0", "--out", str(ckpt)])
+    fetch_spec = importlib.util.spec_from_file_location("fetch_weights", REPO / "scripts" / "fetch_weights.py")
+    fetch = importlib.util.module_from_spec(fetch_spec)
+    fetch_spec.loader.exec_module(fetch)
+    if fetch.main([module, "--from", str(ckpt), "--modules-dir", str(generated_root)]) != 0:
+        raise RuntimeError(f"{module}: importing the generated checkpoint failed")
+    return copy
 
 
 def repeated(clips, n: int) -> list:
@@ -248,41 +292,116 @@ def repeated(clips, n: int) -> list:
     return [clips[i % len(clips)] for i in range(n)]
 
 
-def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, naive: bool) -> dict:
-    """Pipeline (`classify` on the list) vs model only (predictor on pre-decoded inputs) vs naive (decode
-    every frame into memory with OpenCV, then the dygraph network), on the same `n` inputs."""
+def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, naive: bool, rounds: int = 3,
+                     generated_root: Optional[Path] = None, decode: str = "threads", niceness: int = 0) -> dict:
+    """Pipeline (`classify` on the list) vs model only (the same predictor on pre-decoded inputs) on the same
+    `n` inputs, alternated `rounds` times in one process so that both see the same load of a shared machine;
+    the ratio is per round (model-only seconds / pipeline seconds), reported with its median. `decode`:
+    "processes" or "threads" (`decode_workers` of them, at `niceness`). `naive`: also decode every frame into
+    memory with OpenCV, then the dygraph network."""
+    import statistics
+
     import paddlehub as hub
 
     from videohub.io.preprocess import prepare_video
 
-    module_dir = REPO / "modules" / module
+    module_dir = module_dir_for(module, generated_root)
     m = hub.Module(directory=str(module_dir), decode_workers=workers)
+    m.task.decode_processes, m.task.decode_niceness = decode == "processes", niceness
     inputs = repeated(list(clips), n)
     unique = sorted(set(inputs), key=inputs.index)
     prepared = {c: prepare_video(c, m.card.preprocess) for c in unique}
     durations = {c: prepared[c].info.duration for c in unique}
     predictor = m.predictor(False)
-    predictor.run(*prepared[unique[0]].arrays)  # warm-up (oneDNN kernels)
-    t = time.perf_counter()
-    for c in inputs:
+    engine = m.engine_choice(False)
+    for c in unique:  # warm-up: every input shape once (oneDNN / OpenVINO kernels)
         predictor.run(*prepared[c].arrays)
-    model_only = time.perf_counter() - t
-    del prepared
-    t = time.perf_counter()
-    results = m.classify(paths=inputs, batch_size=batch_size, top_k=1)
-    wall = time.perf_counter() - t
-    assert not any("error" in r for r in results), results
-    stats = m.last_stats
+    m.classify(paths=unique[:2], batch_size=batch_size, top_k=1)  # warm-up of the pipeline's own path
+
+    def model_only() -> Tuple[float, float]:
+        t, c = time.perf_counter(), cpu_seconds()
+        for x in inputs:
+            predictor.run(*prepared[x].arrays)
+        return time.perf_counter() - t, cpu_seconds() - c
+
+    def pipeline():
+        t, c = time.perf_counter(), cpu_seconds()
+        results = m.classify(paths=inputs, batch_size=batch_size, top_k=1)
+        wall, cpu = time.perf_counter() - t, cpu_seconds() - c
+        failed = [r for r in results if "error" in r]
+        if failed:
+            raise RuntimeError(f"{module}: inputs failed in the pipeline: {failed}")
+        return wall, cpu, m.last_stats
+
+    per_round = []
+    for _ in range(max(1, rounds)):
+        mo, mo_cpu = model_only()
+        wall, cpu, stats = pipeline()
+        per_round.append({"model_only_s": mo, "pipeline_s": wall, "ratio": mo / wall, "model_only_cpu_s": mo_cpu,
+                          "pipeline_cpu_s": cpu, "cpu_ratio": mo_cpu / cpu, "stages": stats})
+    prepared.clear()  # the pre-decoded inputs are not needed any more
     video_s = sum(durations[c] for c in inputs)
-    out = {"videos": n, "unique_clips": [Path(c).name for c in unique], "video_seconds": video_s,
-           "batch_size": batch_size, "decode_workers": workers,
-           "model_only_s": model_only, "model_only_videos_per_s": n / model_only,
-           "pipeline_s": wall, "pipeline_videos_per_s": n / wall, "pipeline_video_seconds_per_s": video_s / wall,
-           "pipeline_vs_model_only": model_only / wall, "stages": stats}
+    model_s = statistics.median(r["model_only_s"] for r in per_round)
+    wall = statistics.median(r["pipeline_s"] for r in per_round)
+    out = {"module": module, "module_dir": str(module_dir), "engine": f"{engine.engine}/{engine.precision}",
+           "videos": n, "unique_clips": [Path(c).name for c in unique], "video_seconds": video_s,
+           "batch_size": batch_size, "decode_workers": workers, "decode": decode, "niceness": niceness,
+           "rounds": per_round,
+           "model_only_s": model_s, "model_only_s_per_clip": model_s / n, "model_only_videos_per_s": n / model_s,
+           "pipeline_s": wall, "pipeline_s_per_clip": wall / n, "pipeline_videos_per_s": n / wall,
+           "pipeline_video_seconds_per_s": video_s / wall,
+           "pipeline_vs_model_only": statistics.median(r["ratio"] for r in per_round),
+           # CPU seconds of the model alone / of the whole pipeline (decode workers included): the ratio a
+           # machine whose cores the model keeps busy reaches at best, whatever else runs on a shared one
+           "cpu_ratio": statistics.median(r["cpu_ratio"] for r in per_round),
+           "stages": per_round[-1]["stages"]}
     if naive:
         out["naive"] = bench_naive(m, unique, inputs)
         out["pipeline_vs_naive"] = out["naive"]["seconds_for_inputs"] / wall
+    m.runtime.release()
     return out
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (decode worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bench_decode_cpu(modules, clips, repeat: int, backend: str = "opencv") -> list:
+    """CPU seconds per clip of decoding and preprocessing each clip as the module's card says (one thread, after
+    one warm-up pass): what the pipeline adds to the model's work, measured in CPU time so that a shared
+    machine's load does not count."""
+    from videohub.card import load_card
+    from videohub.io.preprocess import prepare_video
+
+    rows = []
+    for module in modules:
+        spec = load_card(Path(module) if Path(module).is_dir() else REPO / "modules" / module).preprocess
+        for clip in clips:
+            prepare_video(clip, spec, backend)
+        c = cpu_seconds()
+        for _ in range(repeat):
+            for clip in clips:
+                prepare_video(clip, spec, backend)
+        rows.append({"module": module, "backend": backend, "clips": len(clips),
+                     "decode_cpu_s_per_clip": (cpu_seconds() - c) / (repeat * len(clips))})
+    return rows
+
+
+def throughput_table(rows) -> str:
+    """One line per module: engine, model-only and pipeline seconds per clip, their ratio (median and per
+    round), the CPU-seconds ratio, the stage split."""
+    lines = [f"{'module':24} {'decode':10} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} "
+             f"{'rounds':>17} {'cpu ratio':>9}  pipeline stages (busy s per clip)"]
+    for tp in rows:
+        st = tp["stages"]["stage_s"]
+        split = ", ".join(f"{k} {v / tp['videos']:.3f}" for k, v in st.items())
+        per_round = " ".join(f"{r['ratio']:.3f}" for r in tp["rounds"])
+        lines.append(f"{tp['module']:24} {tp['decode']:10} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
+                     f"{tp['pipeline_s_per_clip']:10.3f} {tp['pipeline_vs_model_only']:6.3f} {per_round:>17} "
+                     f"{tp['cpu_ratio']:9.3f}  {split}")
+    return "\n".join(lines)
 
 
 def bench_naive(m, unique, inputs) -> dict:
@@ -337,7 +456,7 @@ def bench_long_video(module: str, seconds: int, keep: bool) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("module", nargs="?", default=None)
+    ap.add_argument("module", nargs="*", help="module name(s) or folder(s); several only with --throughput")
     ap.add_argument("--clips", nargs="*", default=[])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
@@ -353,7 +472,17 @@ def main(argv=None) -> int:
     ap.add_argument("--naive", action="store_true",
                     help="with --throughput: also the naive way (all frames into memory with OpenCV, dygraph)")
     ap.add_argument("--batch-size", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2, help="decode worker threads of the pipeline")
+    ap.add_argument("--workers", type=int, default=2, help="decode workers of the pipeline")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --throughput: model-only and pipeline runs, alternated (the ratio is per round)")
+    ap.add_argument("--decode-cpu", action="store_true",
+                    help="CPU seconds per clip of decoding + preprocessing --clips (default: the shared samples)")
+    ap.add_argument("--decode", nargs="+", choices=("threads", "processes"), default=["threads"],
+                    help="with --throughput: decode workers as processes or threads (several: one row each)")
+    ap.add_argument("--niceness", type=int, default=0, help="with --throughput: niceness of decode processes")
+    ap.add_argument("--generated", default=None, metavar="DIR",
+                    help="modules without installed weights run on a generated checkpoint, in a copy under DIR "
+                         "(made once, reused)")
     ap.add_argument("--index-cost", type=int, default=0, metavar="SECONDS",
                     help="frame index vs sparse decoding on a 720p H.264 mp4 and mkv of this length")
     ap.add_argument("--out", default=None, help="JSON result file (default benchmarks/out/<module>.json)")
@@ -370,29 +499,39 @@ def main(argv=None) -> int:
                                    "cpus": os.cpu_count(), **ic}, indent=1))
         print(f"written {out}")
         return 0
-    if args.module is None:
+    modules = args.module
+    if not modules:
         ap.error("give a module (or --index-cost)")
+    if len(modules) > 1 and not (args.throughput or args.decode_cpu):
+        ap.error("several modules only with --throughput or --decode-cpu")
+    args.module = modules[0]
 
     result = {"module": args.module, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                                  "python": platform.python_version()},
               "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}
-    if args.throughput and not args.clips:
+    if (args.throughput or args.decode_cpu) and not args.clips:
         args.clips = sample_clips()
         if not args.clips:
-            ap.error("--throughput needs --clips (no ../shared/data/samples beside the checkout to default to)")
-    if args.throughput:
-        tp = bench_throughput(args.module, args.clips, args.throughput, args.batch_size, args.workers, args.naive)
-        result["throughput"] = tp
-        st = tp["stages"]["stage_s"]
-        print(f"{tp['videos']} videos ({tp['video_seconds']:.0f} s of video): pipeline {tp['pipeline_s']:.1f} s = "
-              f"{tp['pipeline_videos_per_s']:.3f} videos/s, {tp['pipeline_video_seconds_per_s']:.2f} video-s/s; "
-              f"model only {tp['model_only_s']:.1f} s = {tp['model_only_videos_per_s']:.3f} videos/s; "
-              f"ratio {tp['pipeline_vs_model_only']:.3f}")
-        print("stages (busy seconds): " + ", ".join(f"{k} {v:.1f}" for k, v in st.items())
-              + f"; model utilisation {tp['stages']['model_utilisation']:.3f}")
-        if "naive" in tp:
-            print(f"naive (decode all frames, dygraph): {tp['naive']['seconds_for_inputs']:.1f} s for the same "
-                  f"inputs; pipeline is {tp['pipeline_vs_naive']:.1f}x faster")
+            ap.error("--throughput needs --clips (no shared/data/samples beside the checkout or in $VIDEOHUB_SHARED)")
+    if args.decode_cpu:
+        rows = bench_decode_cpu(modules, args.clips, args.repeat)
+        result["decode_cpu"] = rows
+        for r in rows:
+            print(f"{r['module']:24} {r['backend']:7} decode + preprocess {r['decode_cpu_s_per_clip']:.4f} CPU s per clip "
+                  f"({r['clips']} clips x {args.repeat})")
+        default_out = REPO / "benchmarks" / "out" / "decode_cpu.json"
+    elif args.throughput:
+        generated = Path(args.generated) if args.generated else None
+        rows = [bench_throughput(name, args.clips, args.throughput, args.batch_size, args.workers, args.naive,
+                                 args.rounds, generated, decode, args.niceness)
+                for name in modules for decode in args.decode]
+        result["module"], result["throughput"] = ",".join(modules), rows
+        print(throughput_table(rows))
+        for tp in rows:
+            if "naive" in tp:
+                print(f"{tp['module']} naive (decode all frames, dygraph): {tp['naive']['seconds_for_inputs']:.1f} s "
+                      f"for the same inputs; pipeline is {tp['pipeline_vs_naive']:.1f}x faster")
+        default_out = REPO / "benchmarks" / "out" / "throughput.json"
     elif args.clips:
         onednn = None if args.onednn is None else args.onednn == "on"
         result.update(bench_clips(args.module, args.clips, args.repeat, args.dygraph, args.threads, onednn))
@@ -417,7 +556,9 @@ def main(argv=None) -> int:
         print(f"long video: {long['video_seconds']} s {long['size'][0]}x{long['size'][1]} "
               f"({long['video_bytes'] / 1e6:.0f} MB, {long['frames']} frames): decode {long['decode_s']:.2f} s, "
               f"model {long['model_s']:.2f} s, peak RSS {long['peak_rss_mb']:.0f} MB")
-    out = Path(args.out) if args.out else REPO / "benchmarks" / "out" / f"{args.module}.json"
+    if not (args.throughput or args.decode_cpu):
+        default_out = REPO / "benchmarks" / "out" / f"{args.module}.json"
+    out = Path(args.out) if args.out else default_out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"written {out}")

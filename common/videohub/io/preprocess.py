@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from videohub.io import sampling, transforms
 from videohub.card import PreprocessSpec, SamplerSpec
-from videohub.errors import NoVideoFramesError, TooFewFramesError
+from videohub.errors import NoVideoFramesError, TooFewFramesError, TruncatedVideoError
 from videohub.io.reader import DEFAULT_BACKEND, VideoInfo, VideoReader, open_video
 
 
@@ -125,19 +125,36 @@ def prepare_frames(frames: List[np.ndarray], idx: np.ndarray, info: VideoInfo,
     return PreparedVideo(split_pathways(stack_views(views, spec), spec), info, idx)
 
 
+def decode_sampled(reader: VideoReader, spec: PreprocessSpec) -> Tuple[np.ndarray, List[np.ndarray]]:
+    """The sampled indices [clips, frames] and their scaled frames. A file cut short is refused, never
+    classified from whatever frames happen to be left: `open_video` has checked its end, or left the check to
+    here (`reader.end_pending`), where it reads on from the last sampled frame instead of decoding the end
+    again; if the check corrects the frame count (a few undecodable pictures at the very end), the frames are
+    sampled again from the corrected count."""
+    info = reader.info
+    check_length(info, spec)
+    idx = sample_indices(spec.sampler, info.num_frames, info.fps)
+    try:
+        frames: Optional[List[np.ndarray]] = reader.get_frames(idx.reshape(-1), scale_transform(spec))
+    except TruncatedVideoError:
+        if not reader.end_pending:
+            raise
+        frames = None  # e.g. a sampled picture among the undecodable last ones: the end check decides
+    if reader.end_pending:
+        reader.check_end()
+        if frames is None or reader.info.num_frames != info.num_frames:
+            return decode_sampled(reader, spec)
+    return idx, frames
+
+
 def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
                    timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
     """Sample, decode, scale, crop, normalise one opened video. `timings` (optional) receives the seconds
     spent in "decode" (decoding + scaling the sampled frames) and "preprocess" (crops, normalisation)."""
     t0 = time.perf_counter()
-    info = reader.info
-    check_length(info, spec)
-    idx = sample_indices(spec.sampler, info.num_frames, info.fps)
-    # (`open_video` has already checked the file's end: a file cut short is refused, never classified from
-    # whatever frames happen to be left.)
-    frames = reader.get_frames(idx.reshape(-1), scale_transform(spec))
+    idx, frames = decode_sampled(reader, spec)
     t1 = time.perf_counter()
-    prepared = prepare_frames(frames, idx, info, spec)
+    prepared = prepare_frames(frames, idx, reader.info, spec)
     if timings is not None:
         timings["decode"] = timings.get("decode", 0.0) + t1 - t0
         timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t1
@@ -147,7 +164,7 @@ def prepare_reader(reader: VideoReader, spec: PreprocessSpec,
 def prepare_video(path: str, spec: PreprocessSpec, backend: str = DEFAULT_BACKEND,
                   timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
     t0 = time.perf_counter()
-    with open_video(path, backend) as reader:
+    with open_video(path, backend, check_end=False) as reader:  # checked while decoding
         if timings is not None:
             timings["open"] = timings.get("open", 0.0) + time.perf_counter() - t0
         return prepare_reader(reader, spec, timings)

@@ -28,8 +28,8 @@ from videohub.io.frame_index import FrameIndex, check_complete, frame_index
 
 FrameTransform = Callable[[np.ndarray], np.ndarray]
 
-# A forward gap larger than this is crossed by seeking instead of decoding through it. Seeking lands on a
-# key frame and decodes forward, so small gaps are cheaper to walk.
+# A forward gap larger than this is crossed by seeking instead of decoding through it, when a key frame lies
+# in the gap. Seeking lands on a key frame and decodes forward, so small gaps are cheaper to walk.
 SEEK_THRESHOLD = 48
 DEFAULT_BACKEND = "opencv"
 BACKENDS_PACKAGE = "videohub.io.backends"
@@ -70,12 +70,17 @@ class VideoReader:
     overrides `index_of` to give their frame index (see `FrameIndex.regular`)."""
 
     name = "base"
+    # Whether `check_end` may run after other frames were decoded (it cannot refuse the backend itself, only
+    # the file): `open_video(..., check_end=False)` then leaves it to the caller, who may read on to the end
+    # instead of decoding the end separately.
+    end_check_deferrable = False
 
     def __init__(self, path: str, index: Optional[FrameIndex] = None):
         self.path = path
         self.index = index
         self.info: VideoInfo
         self.fallback: Optional[str] = None  # why another backend than the requested one reads this file
+        self.end_pending = False  # `check_end` is still to run (opened with check_end=False)
 
     @classmethod
     def index_of(cls, path: str) -> FrameIndex:
@@ -100,6 +105,7 @@ class VideoReader:
     def check_end(self) -> None:
         """The last frame must decode (else the file is truncated)."""
         self._decode_sorted(np.array([self.info.num_frames - 1]), None)
+        self.end_pending = False
 
     def close(self) -> None:
         pass
@@ -121,6 +127,8 @@ class SeekingReader(VideoReader):
     time in the index, the following ones by counting (AVI stamps packets in decode order, and some files'
     timestamps are not in output order, so only a key frame's time is trusted).
     """
+
+    end_check_deferrable = True
 
     def __init__(self, path: str, index: FrameIndex):
         super().__init__(path, index)
@@ -174,6 +182,12 @@ class SeekingReader(VideoReader):
         raise TruncatedVideoError(f"frame {idx} of {self.info.num_frames} in {self.path!r} could not be reached "
                                   "(the file is damaged)")
 
+    def _seek_skips_frames(self, idx: int) -> bool:
+        """Whether seeking towards `idx` lands past the cursor: with no key frame between the cursor and `idx`,
+        a seek would decode again, from an earlier key frame, frames that reading on decodes once."""
+        key = self.index.keyframe_before(float(self.index.times[idx]))
+        return key is not None and key > float(self.index.times[self._cursor])
+
     def _positioned(self) -> Iterator[Tuple[int, Any]]:
         """Decoded frames with their positions, from the last seek on."""
         while True:
@@ -190,7 +204,8 @@ class SeekingReader(VideoReader):
     def _decode_sorted(self, indices: np.ndarray, transform: Optional[FrameTransform]) -> Dict[int, np.ndarray]:
         out: Dict[int, np.ndarray] = {}
         for idx in indices.tolist():
-            if self._cursor is None or idx < self._cursor or idx - self._cursor > SEEK_THRESHOLD:
+            if self._cursor is None or idx < self._cursor or (idx - self._cursor > SEEK_THRESHOLD
+                                                               and self._seek_skips_frames(idx)):
                 self._seek_before(idx)
             for pos, handle in self._positioned():
                 if pos >= idx:
@@ -206,10 +221,15 @@ class SeekingReader(VideoReader):
         """Decode the last pictures: a file whose last `END_SLACK` pictures fail to decode is whole but for an
         incomplete end, and its index is corrected; one whose end does not decode at all is truncated."""
         n = self.info.num_frames
+        if self._cursor is not None and self._cursor >= n:  # the last picture was just decoded
+            self.end_pending = False
+            return
         first = max(0, n - 1 - END_SLACK)
         last_good = None
         try:
-            self._seek_before(first)
+            if self._cursor is None or first < self._cursor or self._seek_skips_frames(first):
+                self._seek_before(first)
+            # else: read on from the frames decoded last (no key frame between: a seek would decode them again)
             for pos, _ in self._positioned():
                 if pos >= n:
                     break
@@ -225,6 +245,7 @@ class SeekingReader(VideoReader):
             self.index = replace(self.index, times=times, end=end)
             self.info = replace(self.info, num_frames=last_good + 1, end=end)
         self._cursor = None
+        self.end_pending = False
 
 
 _BACKENDS: Dict[str, Type[VideoReader]] = {}
@@ -251,9 +272,13 @@ def backends() -> Dict[str, Type[VideoReader]]:
     return dict(_BACKENDS)
 
 
-def open_video(path: Union[str, os.PathLike], backend: str = DEFAULT_BACKEND, fallback: bool = True) -> VideoReader:
+def open_video(path: Union[str, os.PathLike], backend: str = DEFAULT_BACKEND, fallback: bool = True,
+               check_end: bool = True) -> VideoReader:
     """Open a local video: check the path, index it, refuse it if cut short, then open it with `backend` (or,
-    with `fallback`, the first other installed backend that can decode it). Its last frames are checked."""
+    with `fallback`, the first other installed backend that can decode it). Its last frames are checked; with
+    `check_end=False`, by a reader whose check may wait (`end_check_deferrable`), the caller runs
+    `reader.check_end()` itself while `reader.end_pending` (after decoding what it needs, so that the check
+    reads on from there; see `videohub.io.preprocess.decode_sampled`)."""
     p = check_video_path(path)
     known = backends()
     if backend not in known:
@@ -272,7 +297,10 @@ def open_video(path: Union[str, os.PathLike], backend: str = DEFAULT_BACKEND, fa
             reasons.append(f"{name}: not installed ({exc})")
             continue
         try:
-            reader.check_end()
+            if check_end or not reader.end_check_deferrable:
+                reader.check_end()
+            else:
+                reader.end_pending = True
         except BackendCannotDecode as exc:
             reader.close()
             reasons.append(f"{name}: {exc}")

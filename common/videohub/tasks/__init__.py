@@ -5,5 +5,6 @@
 * `sequence.py` — feature-sequence classification (VideoTag, YouTube-8M) and frame-feature extraction;
 * `proposals.py` — temporal action proposals (BMN): features, extractors, post-processing, outputs;
 * `windows.py` — sliding windows over files and streams; `scores.py` — probabilities and top-k;
-* `concurrency.py` — ordered bounded thread map, prefetching, stage timings, progress bars.
+* `decoding.py` — an item to network inputs (the work of the decode threads or worker processes);
+* `concurrency.py` — ordered bounded map over threads or processes, prefetching, stage timings, progress bars.
 """

@@ -7,7 +7,7 @@ per input, in input order, with per-item error records in place of failed inputs
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -16,12 +16,13 @@ from videohub.card import ModelCard, PreprocessSpec
 from videohub.errors import error_record
 from videohub.io.capture import CaptureStream
 from videohub.io.files import input_file
-from videohub.io.preprocess import ArrayReader, PreparedVideo, prepare_array, prepare_video
+from videohub.io.preprocess import ArrayReader, PreparedVideo, prepare_array
 from videohub.io.reader import DEFAULT_BACKEND, open_video
 from videohub.runtime.predictor import TrtShapes, trt_shape_ranges
 from videohub.runtime.session import ModelRuntime
 from videohub.tasks import windows as win
 from videohub.tasks.concurrency import StageTimer, ordered_map, prefetch, progress_bar, progress_enabled
+from videohub.tasks.decoding import ItemPreparer, decode_worker_init, prepare_item
 from videohub.tasks.items import Item
 from videohub.tasks.scores import activate, top_labels
 
@@ -37,10 +38,13 @@ class VideoClassifier:
 
     def __init__(self, card: ModelCard, labels: Sequence[str], runtime: ModelRuntime, *,
                  backend: str = DEFAULT_BACKEND, decode_workers: int = 2, default_top_k: int = 5,
-                 default_threshold: float = 0.0, trt_max_videos: int = 8):
+                 default_threshold: float = 0.0, trt_max_videos: int = 8, decode_processes: bool = False,
+                 decode_niceness: int = 0):
         self.card, self.labels, self.runtime = card, list(labels), runtime
         self.backend = backend
         self.decode_workers = max(1, int(decode_workers))
+        # Decoding in worker processes (or threads) at this niceness: see `prepared_stream`.
+        self.decode_processes, self.decode_niceness = bool(decode_processes), int(decode_niceness)
         self.default_top_k, self.default_threshold = int(default_top_k), float(default_threshold)
         self.trt_max_videos = max(1, int(trt_max_videos))
         self.last_stats: Optional[Dict[str, Any]] = None  # stage timings of the last call
@@ -80,33 +84,33 @@ class VideoClassifier:
     def prepare(self, item: Item, spec: Optional[PreprocessSpec] = None,
                 timings: Optional[Dict[str, float]] = None) -> PreparedVideo:
         """One item -> network inputs (decoded sparsely, scaled, cropped, normalised)."""
-        item.check()
-        spec = spec or self.card.preprocess
-        if item.value is not None:
-            t = time.perf_counter()
-            prepared = prepare_array(item.value, spec, name=item.name)
-            if timings is not None:
-                timings["preprocess"] = timings.get("preprocess", 0.0) + time.perf_counter() - t
-            return prepared
-        with input_file(item.name, item.path, item.data) as path:
-            return prepare_video(path, spec, self.backend, timings)
+        return prepare_item(item, spec or self.card.preprocess, self.backend, timings)
 
     def prepared_stream(self, items: List[Item], spec: Optional[PreprocessSpec] = None,
                         timer: Optional[StageTimer] = None, ahead: Optional[int] = None
                         ) -> Iterator[Tuple[Item, Optional[PreparedVideo], Optional[BaseException]]]:
-        """Decode/preprocess in `decode_workers` threads, at most `ahead` items in advance (bounded memory),
+        """Decode/preprocess in `decode_workers` worker processes (`decode_processes`; threads for in-memory
+        frames, which would only be copied to a process), at most `ahead` items in advance (bounded memory),
         yielding `(item, prepared, error)` in input order while the caller runs the model."""
-
-        def work(item: Item) -> PreparedVideo:
-            timings: Dict[str, float] = {}
-            try:
-                return self.prepare(item, spec, timings)
-            finally:
-                if timer is not None:
-                    timer.merge(timings)
-
+        spec = spec or self.card.preprocess
         workers = 0 if len(items) <= 1 else self.decode_workers
-        return ordered_map(work, items, workers=workers, ahead=ahead)
+        processes = self.decode_processes and workers > 0 and all(item.value is None for item in items)
+
+        def in_thread(item: Item) -> Tuple[PreparedVideo, Dict[str, float]]:
+            timings: Dict[str, float] = {}
+            return self.prepare(item, spec, timings), timings
+
+        work = ItemPreparer(spec, self.backend) if processes else in_thread
+        outcomes = ordered_map(work, items, workers=workers, ahead=ahead, processes=processes,
+                               initializer=decode_worker_init, initargs=(self.decode_niceness,))
+        with closing(outcomes):
+            for item, out, exc in outcomes:
+                prepared = None
+                if out is not None:
+                    prepared, timings = out
+                    if timer is not None:
+                        timer.merge(timings)
+                yield item, prepared, exc
 
     @contextmanager
     def open_reader(self, item: Item):
@@ -168,8 +172,9 @@ class VideoClassifier:
 
         # Enough items in flight to fill the next batch while the current one runs.
         ahead = max(2 * self.decode_workers, batch_size + self.decode_workers)
+        stream = self.prepared_stream(items, spec, timer, ahead)
         try:
-            for pos, (item, prepared, exc) in enumerate(self.prepared_stream(items, spec, timer, ahead)):
+            for pos, (item, prepared, exc) in enumerate(stream):
                 if exc is not None:
                     if strict:
                         raise exc
@@ -181,6 +186,7 @@ class VideoClassifier:
                     flush()
             flush()
         finally:
+            stream.close()  # the decode workers end here, also when strict=True raised
             bar.close()
             self.last_stats = timer.stop().as_dict()
         return results  # type: ignore[return-value]

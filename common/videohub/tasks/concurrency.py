@@ -1,17 +1,20 @@
-"""Keeping the model busy: an ordered, bounded, threaded map for decode work, stage timings and progress bars.
+"""Keeping the model busy: an ordered, bounded map over worker threads or processes for decode work, stage
+timings and progress bars.
 
-Decoding (OpenCV / FFmpeg), resizing (cv2) and the large numpy operations of preprocessing release the GIL,
-so worker threads overlap them with each other and with the predictor (which releases it too); see
-`scripts/benchmark.py --throughput` for the measured utilisation of the model stage.
+Decoding (OpenCV / FFmpeg), resizing and the large numpy operations of preprocessing release the GIL, so
+worker threads overlap them with the predictor (which releases it too); worker processes also keep the Python
+parts of decoding off the interpreter that runs the model. `scripts/benchmark.py --throughput` measures the
+pipeline against the model alone.
 """
 from __future__ import annotations
 
+import multiprocessing
 import queue
 import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple, TypeVar
 
@@ -21,43 +24,59 @@ R = TypeVar("R")
 Outcome = Tuple[T, Optional[R], Optional[BaseException]]
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = 2,
-                ahead: Optional[int] = None) -> Iterator[Outcome]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = 2, ahead: Optional[int] = None,
+                processes: bool = False, initializer: Optional[Callable[..., None]] = None,
+                initargs: tuple = ()) -> Iterator[Outcome]:
     """Yield `(item, fn(item), None)` or `(item, None, exception)` for every item, in input order.
 
-    `workers` threads run `fn`; at most `ahead` items (default `2 * workers`) are submitted beyond the one
-    being consumed, so memory is bounded by `ahead` results however long `items` is. `items` is read lazily
-    (it may be a generator). An exception in `fn` becomes that item's outcome; the others still run.
-    `workers=1` keeps all calls of `fn` in one background thread, in order (for a reader that is not
-    thread-safe) while the consumer works in parallel; `workers=0` runs everything inline.
+    `workers` threads (or, with `processes`, worker processes) run `fn`; at most `ahead` items (default
+    `2 * workers`) are submitted beyond the one being consumed, so memory is bounded by `ahead` results however
+    long `items` is. `items` is read lazily (it may be a generator). An exception in `fn` becomes that item's
+    outcome; the others still run. `workers=1` keeps all calls of `fn` in one background worker, in order (for
+    a reader that is not thread-safe) while the consumer works in parallel; `workers=0` runs everything inline.
+    Worker processes (`fn`, items and results must pickle; `initializer(*initargs)` runs in each) are started
+    from a clean server process (multiprocessing's "forkserver", never a fork of this possibly threaded
+    process) and are gone when the iteration ends, however it ends.
     """
-
-    def call(item: T) -> Outcome:
-        try:
-            return item, fn(item), None
-        except Exception as exc:  # every failure is kept as that item's outcome
-            return item, None, exc
-
     if workers <= 0:
         for item in items:
-            yield call(item)
+            try:
+                yield item, fn(item), None
+            except Exception as exc:  # every failure is kept as that item's outcome
+                yield item, None, exc
         return
     ahead = max(1, int(ahead if ahead is not None else 2 * workers))
     source = iter(items)
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="videohub-decode")
+    if processes:
+        pool: Executor = ProcessPoolExecutor(workers, mp_context=process_context(), initializer=initializer,
+                                             initargs=initargs)
+    else:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="videohub-decode", initializer=initializer,
+                                  initargs=initargs)
     pending: deque = deque()
     try:
         for item in source:
-            pending.append(pool.submit(call, item))
+            pending.append((item, pool.submit(fn, item)))
             if len(pending) > ahead:
-                yield pending.popleft().result()
+                yield _outcome(*pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _outcome(*pending.popleft())
     finally:
         # A consumer that stops early (strict=True, break) must not wait for work nobody will read.
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(item: T, future: Future) -> Outcome:
+    try:
+        return item, future.result(), None
+    except Exception as exc:  # every failure is kept as that item's outcome (a dead worker: BrokenProcessPool)
+        return item, None, exc
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """Worker processes start from multiprocessing's fork server: forking this process itself could copy a
+    lock held by one of its threads (the predictor's, the decoder's)."""
+    return multiprocessing.get_context("forkserver")
 
 
 class StageTimer:

@@ -8,6 +8,7 @@ from typing import Any, Optional, Tuple
 import cv2
 import numpy as np
 
+from videohub.errors import TruncatedVideoError
 from videohub.io.frame_index import FrameIndex
 from videohub.io.reader import BackendCannotDecode, SeekingReader, reader_info, register_backend
 
@@ -16,7 +17,7 @@ from videohub.io.reader import BackendCannotDecode, SeekingReader, reader_info, 
 class OpenCVReader(SeekingReader):
     def __init__(self, path: str, index: FrameIndex):
         super().__init__(path, index)
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         if not cap.isOpened():
             raise BackendCannotDecode(f"OpenCV cannot open it ({index.codec} in {index.container})")
         ok, first = cap.read()
@@ -31,31 +32,38 @@ class OpenCVReader(SeekingReader):
         self._by_number = (index.container.split(",")[0] == "avi"
                            and int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) == index.num_frames)
         self._pending, self._cursor = (0, first), 0  # the capture stands after the first picture
+        self._grabs = 0
 
     def _seek(self, seconds: Optional[float]) -> None:
         if seconds is None:  # from the start: a fresh capture (seeking back to 0 fails in some containers)
             if self._cap is not None:
                 self._cap.release()
-            self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+            self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         elif self._by_number:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, self.index.position_of(seconds))
         else:
             self._cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, (seconds + self._offset) * 1000.0))
 
     def _next(self) -> Optional[Tuple[Optional[float], Any]]:
-        if self._by_number:  # the frame's number, as a time of the index
-            number = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
-            ok, frame = self._cap.read()
-            if not ok or frame is None:
-                return None
-            return float(self.index.times[min(number, self.index.num_frames - 1)]), frame
-        ok, frame = self._cap.read()
-        if not ok or frame is None:
+        # `grab` decodes without converting the picture: only the frames asked for are converted (`_rgb`),
+        # not the ones decoded on the way to them. The handle is the grab's number.
+        number = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) if self._by_number else None
+        if not self._cap.grab():
             return None
-        return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - self._offset, frame
+        self._grabs += 1
+        if self._by_number:  # the frame's number, as a time of the index
+            return float(self.index.times[min(number, self.index.num_frames - 1)]), self._grabs
+        return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - self._offset, self._grabs
 
     def _rgb(self, handle: Any) -> np.ndarray:
-        return cv2.cvtColor(handle, cv2.COLOR_BGR2RGB)
+        if isinstance(handle, np.ndarray):  # the first picture, read when the file was opened
+            return cv2.cvtColor(handle, cv2.COLOR_BGR2RGB)
+        if handle != self._grabs:
+            raise RuntimeError("OpenCV reader: a frame is converted after the capture moved past it")
+        ok, frame = self._cap.retrieve()
+        if not ok or frame is None:
+            raise TruncatedVideoError(f"a decoded frame of {self.path!r} could not be converted")
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
     def close(self) -> None:
         if self._cap is not None:
