@@ -55,9 +55,27 @@ def dygraph_outputs(net: paddle.nn.Layer, arrays: Sequence[np.ndarray]) -> List[
     return [o.numpy() for o in outs]
 
 
+def synthetic_feature_inputs(card: ModelCard, length: int = 64) -> List[np.ndarray]:
+    """A deterministic input for a card whose network takes features, not video (BMN, the YouTube-8M models):
+    one batch row, `length` steps on every other dynamic axis, uniform [-1, 1) values, integer inputs (the
+    sequence lengths) equal to `length`."""
+    rng = np.random.default_rng(0)
+    arrays = []
+    for spec in card.inputs:
+        shape = [1 if axis == 0 and d < 0 else (length if d < 0 else d) for axis, d in enumerate(spec.shape)]
+        if np.issubdtype(np.dtype(spec.dtype), np.integer):
+            arrays.append(np.full(shape, length, dtype=spec.dtype))
+        else:
+            arrays.append(rng.uniform(-1.0, 1.0, size=shape).astype(spec.dtype))
+    return arrays
+
+
 def synthetic_inputs(card: ModelCard, frames: int = 0) -> List[np.ndarray]:
     """A deterministic network input through the card's own pipeline (moving coloured bars over noise), for
-    verification when no real clip is given. `frames` = 0: enough for the card's sampler."""
+    verification when no real clip is given. `frames` = 0: enough for the card's sampler. Feature-input cards
+    get `synthetic_feature_inputs`."""
+    if card.preprocess is None:
+        return synthetic_feature_inputs(card)
     s = card.preprocess.sampler
     n = frames or int(max(s.clip_len * s.frame_interval, s.num_segments * s.seg_len, card.preprocess.min_frames)) + 8
     rng = np.random.default_rng(0)
