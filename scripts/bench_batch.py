@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from videohub.batch.job import JobConfig, run_job
+from videohub.measure import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -134,10 +135,7 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_tables(result)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"\nwritten to {out}")
+    write_results(args.out, result)
     return 0
 
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Optional, Tuple
 
-from videohub.measure import median_seconds, peak_rss_mb
+from videohub.measure import median_seconds, peak_rss_mb, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -558,10 +558,7 @@ def main(argv=None) -> int:
               f"model {long['model_s']:.2f} s, peak RSS {long['peak_rss_mb']:.0f} MB")
     if not (args.throughput or args.decode_cpu):
         default_out = REPO / "benchmarks" / "out" / f"{args.module}.json"
-    out = Path(args.out) if args.out else default_out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"written {out}")
+    write_results(args.out or default_out, result)
     return 0
 
 

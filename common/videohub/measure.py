@@ -1,10 +1,12 @@
 """Small measuring helpers shared by the benchmark scripts."""
 from __future__ import annotations
 
+import json
 import resource
 import statistics
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable, Union
 
 
 def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 0) -> float:
@@ -22,3 +24,12 @@ def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 0) -> fl
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def write_results(path: Union[str, Path], result: Any) -> Path:
+    """Write a benchmark's results as JSON (folders made as needed) and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"written to {out}")
+    return out
