@@ -6,8 +6,6 @@ engine's version, so a changed model or engine is checked again).
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 import warnings
 from pathlib import Path
@@ -20,7 +18,7 @@ from videohub.card import ModelCard
 from videohub.io.preprocess import prepare_array
 from videohub.models import build_network
 from videohub.models.checkpoint import load_into, read_pdparams
-from videohub.runtime.files import inference_files, sha256_of, weights_dir
+from videohub.runtime.files import inference_files, read_json, sha256_of, weights_dir, write_json
 from videohub.runtime.onnx import onnx_path
 from videohub.runtime.predictor import RuntimeOptions, build_predictor, engine_version
 
@@ -113,11 +111,7 @@ def _engines_file(module_dir: Union[str, Path]) -> Path:
 
 
 def read_verdicts(module_dir: Union[str, Path]) -> Dict[str, Any]:
-    path = _engines_file(module_dir)
-    if not path.is_file():
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return read_json(_engines_file(module_dir))
 
 
 def _source_digest(module_dir: Union[str, Path]) -> str:
@@ -193,9 +187,6 @@ def _record_verdict(module_dir: Union[str, Path], verdict: Dict[str, Any]) -> No
     data = read_verdicts(module_dir)
     data[verdict_key(verdict["engine"], verdict["precision"])] = verdict
     try:
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-        tmp.replace(path)
+        write_json(path, data)
     except OSError as exc:  # a read-only install still runs; it just verifies again next time
         warnings.warn(f"could not record the engine verdict in {path}: {exc}", EngineFallbackWarning)
