@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 PathLike = Union[str, Path]
 MODEL_BASENAME = "inference"  # weights/inference.json + weights/inference.pdiparams
@@ -57,8 +57,20 @@ def inference_files(module_dir: PathLike, part: Optional[str] = None) -> Tuple[P
     return d / f"{base}.json", d / f"{base}.pdiparams"
 
 
+_DIGESTS: Dict[Tuple, str] = {}
+
+
 def sha256_of(*paths: PathLike) -> str:
-    """sha256 over the contents of several files (in order)."""
+    """sha256 over the contents of several files (in order). Remembered per file identity (path, size, mtime):
+    choosing an engine asks for the exported model's digest once per verdict and once for the timings, and
+    hashing a ResNet-50's weights costs more than the answer."""
+    key = tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
+    if key not in _DIGESTS:
+        _DIGESTS[key] = _sha256_of_contents(paths)
+    return _DIGESTS[key]
+
+
+def _sha256_of_contents(paths: Sequence[PathLike]) -> str:
     h = hashlib.sha256()
     for p in paths:
         with open(p, "rb") as f:
