@@ -95,14 +95,9 @@ class VideoClassifier:
         spec = spec or self.card.preprocess
         workers = 0 if len(items) <= 1 else self.decode_workers
         processes = self.decode_processes and workers > 0 and all(item.value is None for item in items)
-
-        def in_thread(item: Item) -> Tuple[PreparedVideo, Dict[str, float]]:
-            timings: Dict[str, float] = {}
-            return self.prepare(item, spec, timings), timings
-
-        work = ItemPreparer(spec, self.backend) if processes else in_thread
-        outcomes = ordered_map(work, items, workers=workers, ahead=ahead, processes=processes,
-                               initializer=decode_worker_init, initargs=(self.decode_niceness,))
+        outcomes = ordered_map(ItemPreparer(spec, self.backend), items, workers=workers, ahead=ahead,
+                               processes=processes, initializer=decode_worker_init,
+                               initargs=(self.decode_niceness,))
         with closing(outcomes):
             for item, out, exc in outcomes:
                 prepared = None
