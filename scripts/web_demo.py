@@ -37,7 +37,7 @@ from queue import Queue
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
-from videohub.hub.serving import DEFAULT_SERVING_MAX_VIDEO_BYTES, SERVING_MAX_VIDEO_BYTES_ENV
+from videohub.hub.serving import max_video_bytes
 
 PAGE = Path(__file__).with_name("web_demo.html")
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".png": "image/png"}
@@ -274,7 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for spec in [s.strip() for s in args.modules.split(",") if s.strip()]:
         module = load_module(spec)
         modules[module.name] = module
-    max_bytes = int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
+    max_bytes = max_video_bytes()
     work_dir = Path(tempfile.mkdtemp(prefix="videohub-demo-"))
     server = ThreadingHTTPServer((args.host, args.port), make_handler(Demo(modules, work_dir, max_bytes, args.keep)))
     host, port = server.server_address[:2]

@@ -21,6 +21,11 @@ SERVING_MAX_REQUEST_BYTES_ENV = "VIDEOHUB_SERVING_MAX_REQUEST_BYTES"
 DEFAULT_SERVING_MAX_REQUEST_BYTES = 512 * 1024 * 1024
 
 
+def max_video_bytes() -> int:
+    """The largest video one request may carry: $VIDEOHUB_SERVING_MAX_VIDEO_BYTES, else 256 MiB."""
+    return int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
+
+
 def limit_request_size() -> Optional[int]:
     """Give Flask apps created from now on a request-body limit (HTTP 413 before the body is read).
 
@@ -64,7 +69,7 @@ def check_fields(**fields: Any) -> None:
 def base64_items(field: str, values: Optional[List[Any]], *, prefix: str, kind: str = "video",
                  key: str = "path") -> List[Item]:
     """Items `<prefix>_<i>` from base64-encoded files (size-limited); bad entries become per-item errors."""
-    limit = int(os.environ.get(SERVING_MAX_VIDEO_BYTES_ENV, DEFAULT_SERVING_MAX_VIDEO_BYTES))
+    limit = max_video_bytes()
     items: List[Item] = []
     for i, text in enumerate(values or []):
         item = Item(f"{prefix}_{i}", kind=kind, key=key)
