@@ -18,7 +18,7 @@ except ImportError:
     fsspec = None
 
 from videohub.errors import InputNotFoundError, UnsupportedInputError
-from videohub.io.files import VIDEO_EXTENSIONS
+from videohub.io.files import VIDEO_EXTENSIONS, list_file_lines
 from videohub.tasks.items import Item
 
 T = TypeVar("T")
@@ -35,15 +35,6 @@ def walk_files(directory: str, suffixes: Sequence[str] = VIDEO_EXTENSIONS) -> It
             yield from walk_files(entry.path, suffixes)
         elif os.path.splitext(entry.name)[1].lower() in wanted:
             yield entry.path
-
-
-def list_file_lines(path: str) -> Iterator[str]:
-    """Paths of a list file, one a line; blank lines and `#` comments skipped."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield line
 
 
 def iter_inputs(spec: str) -> Iterator[str]:

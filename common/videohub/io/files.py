@@ -58,9 +58,17 @@ def expand_input_path(input_path: PathLike, suffixes: Sequence[str] = VIDEO_EXTE
     if p.is_dir():
         return list_files(p, suffixes)
     if p.is_file() and p.suffix.lower() == ".txt":
-        with open(p, encoding="utf-8") as f:
-            return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+        return list(list_file_lines(p))
     return [str(input_path)]
+
+
+def list_file_lines(path: PathLike) -> Iterator[str]:
+    """The paths of a list file, one a line, streamed; blank lines and `#` comments skipped."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                yield line
 
 
 @contextmanager
