@@ -129,6 +129,9 @@ class SeekingReader(VideoReader):
     """
 
     end_check_deferrable = True
+    # Frames a seek backs off before the key frame it is given: the backend's seek then decodes from the key
+    # frame before that point (OpenCV: 16). Seeking pays only where that key frame lies past the cursor.
+    seek_backoff_frames = 0
 
     def __init__(self, path: str, index: FrameIndex):
         super().__init__(path, index)
@@ -182,11 +185,19 @@ class SeekingReader(VideoReader):
         raise TruncatedVideoError(f"frame {idx} of {self.info.num_frames} in {self.path!r} could not be reached "
                                   "(the file is damaged)")
 
+    def _seek_start(self, key: float) -> Optional[float]:
+        """Where decoding starts when seeking to the key frame at `key` seconds (None: the file's start)."""
+        if not self.seek_backoff_frames:
+            return key
+        back = max(0, self.index.position_of(key) - self.seek_backoff_frames)
+        return self.index.keyframe_before(float(self.index.times[back]))
+
     def _seek_skips_frames(self, idx: int) -> bool:
-        """Whether seeking towards `idx` lands past the cursor: with no key frame between the cursor and `idx`,
-        a seek would decode again, from an earlier key frame, frames that reading on decodes once."""
+        """Whether seeking towards `idx` starts decoding past the cursor: otherwise a seek would decode again,
+        from an earlier key frame, frames that reading on decodes once."""
         key = self.index.keyframe_before(float(self.index.times[idx]))
-        return key is not None and key > float(self.index.times[self._cursor])
+        start = None if key is None else self._seek_start(key)
+        return start is not None and start > float(self.index.times[self._cursor])
 
     def _positioned(self) -> Iterator[Tuple[int, Any]]:
         """Decoded frames with their positions, from the last seek on."""

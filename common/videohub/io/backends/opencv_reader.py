@@ -15,6 +15,11 @@ from videohub.io.reader import BackendCannotDecode, SeekingReader, reader_info, 
 
 @register_backend("opencv")
 class OpenCVReader(SeekingReader):
+    # OpenCV's seek to frame F starts at the key frame before F - 16 and decodes forward to F (seeking to a
+    # key frame decodes the group of pictures before it too). Asking it for F itself, not a key frame, is no
+    # way out: past a seek into the middle of a group with B-frames its frames' times come out of order.
+    seek_backoff_frames = 16
+
     def __init__(self, path: str, index: FrameIndex):
         super().__init__(path, index)
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
