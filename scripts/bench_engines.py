@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -111,9 +111,10 @@ def network_gflop(model: Path, params: Path, inputs: Sequence[np.ndarray]) -> Op
         return None
 
 
-def bench(args) -> List[Dict]:
+def bench(args) -> Tuple[List[Dict], Optional[str]]:
+    """(one row per engine/precision, the engine/precision the module itself runs first on this CPU)."""
     from videohub.io.preprocess import prepare_video
-    from videohub.runtime.choice import quantize_module
+    from videohub.runtime.choice import quantize_module, resolve_engine
     from videohub.runtime.files import inference_files
     from videohub.runtime.predictor import build_predictor, missing_engine, unsupported_precision
     from videohub.runtime.peak import machine_peak
@@ -199,7 +200,12 @@ def bench(args) -> List[Dict]:
             row["top1_vs_label"] = f"{sum(p == LABELLED[n] for p, n in zip(preds, names))}/{len(names)}"
         row["passed"] = verdict["passed"]
         print(json.dumps(row), file=sys.stderr)
-    return rows
+        del predictor
+    if args.network:
+        return rows, None
+    # What an installation runs by default: its own ranking (timed on this CPU) among the engines that passed.
+    choice = resolve_engine(card, module_dir, threads=args.threads, warn=False)
+    return rows, f"{choice.engine}/{choice.precision}"
 
 
 def format_table(rows: List[Dict]) -> str:
@@ -237,7 +243,8 @@ def combined_table(results: List[Dict]) -> str:
             elif r["engine"] == "dygraph":
                 verdict = "reference"
             else:
-                verdict = ("pass" if r.get("passed") else "FAIL") + (" **fastest fp32**" if r is fastest else "")
+                verdict = (("pass" if r.get("passed") else "FAIL") + (" **fastest fp32**" if r is fastest else "")
+                           + (" · default" if res.get("default") == f"{r['engine']}/{r['precision']}" else ""))
             fraction = (round(r["gflops"] / peaks[r["precision"]], 2)
                         if r.get("gflops") and peaks.get(r["precision"]) else None)
             vals = {"module": res["module"], "weights": res.get("weights", ""), "GFLOP": gflop, "verdict": verdict,
@@ -280,9 +287,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(quantize_module(card, module_dir, calib))
         return 0
     load = os.getloadavg()
-    rows = bench(args)
+    rows, default = bench(args)
     print(f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     print(format_table(rows))
+    if default:
+        print(f"the module runs {default} first on this CPU (videohub.runtime.ranking)")
     if args.json:
         from videohub.runtime.peak import machine_peak
         from videohub.runtime.predictor import cpu_model
@@ -292,7 +301,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                        args.network else "real", "command": " ".join(sys.argv), "cpu": cpu_model(),
                        "peak": {p: machine_peak(p, args.threads) for p in ("fp32", "bf16")},
                        "load_before": load, "load_after": os.getloadavg(),
-                       "threads": args.threads, "runs": args.runs, "rows": rows}, f, indent=1)
+                       "threads": args.threads, "runs": args.runs, "default": default, "rows": rows}, f, indent=1)
     return 0
 
 

@@ -5,7 +5,7 @@
         [--max-proposals 100] [--json]
 
 `proposals`: ActivityNet temporal action proposals (the official AR@AN / AUC of `ANETproposal`, in
-`videohub.localization`). GT.json is ActivityNet ground truth (`{"database": {video: {"subset",
+`videohub.train.metrics`). GT.json is ActivityNet ground truth (`{"database": {video: {"subset",
 "annotations": [{"segment": [t0, t1]}]}}}`; a bare `{video: {...}}` mapping such as PaddleVideo's
 `bmn_activitynet_infer_legacy.json` is read as the database). PRED.json is a proposal file
 (`{"results": {video: [{"segment", "score"}]}}`, what `hub run bmn_activitynet` prints). Video ids must
@@ -19,7 +19,7 @@ match between the two files (ActivityNet's own ground truth has no `v_` prefix).
 class), multi-view (the card's views averaged) and, when there are several views, single-view (the first).
 `yt8m`: GAP (top 20) / Hit@1 / PERR over YouTube-8M-style feature pickles (labels from the pickles).
 Both run the module's dygraph network (`weights/model.pdparams`) or a training checkpoint
-(`videohub.metrics`, `videohub.training.evaluate`).
+(`videohub.train.metrics`, `videohub.train.trainer.evaluate`).
 """
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ def read_ground_truth(path: str) -> Mapping[str, Any]:
     return data
 
 
+def print_metrics(metrics: Mapping[str, Any], as_json: bool, key_width: int) -> None:
+    """JSON, or one `name  percent` line per metric (counts and per-class tables printed as they are)."""
+    if as_json:
+        print(json.dumps(metrics, indent=1))
+        return
+    for key, value in metrics.items():
+        print(f"{key:>{key_width}}  {value if isinstance(value, (int, dict)) else f'{100.0 * value:6.2f}'}")
+
+
 def evaluate_proposals_cmd(args: argparse.Namespace) -> int:
     from videohub.train.metrics import evaluate_proposals
 
@@ -51,11 +60,7 @@ def evaluate_proposals_cmd(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(scores, indent=1))
-    else:
-        for key, value in scores.items():
-            print(f"{key:>7}  {100.0 * value:6.2f}")
+    print_metrics(scores, args.json, 7)
     return 0
 
 
@@ -76,11 +81,7 @@ def evaluate_model_cmd(args: argparse.Namespace) -> int:
         print("error: yt8m needs a card with `feature_inputs` (feature pickles)", file=sys.stderr)
         return 2
     result = training.evaluate(net, card, dataset, args.batch_size)["metrics"]
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}  {value if isinstance(value, (int, dict)) else f'{100.0 * value:6.2f}'}")
+    print_metrics(result, args.json, 20)
     return 0
 
 

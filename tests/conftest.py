@@ -122,6 +122,40 @@ def card_predictor(net, module_dir: Path, out_dir: Path, threads=None):
     return options, PaddlePredictor(model, params, options)
 
 
+def network_entries(net) -> dict:
+    """{key: (shape, dtype)} of a network's state dict, in its order (to compare with `manifest_entries`)."""
+    return {k: (tuple(t.shape), str(t.dtype).replace("paddle.", "")) for k, t in net.state_dict().items()}
+
+
+def dygraph_outputs(net, x: np.ndarray) -> dict:
+    """{output name: array} of `net` in dygraph on one input."""
+    import paddle
+
+    with paddle.no_grad():
+        outs = net(paddle.to_tensor(x))
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    return {name: o.numpy() for name, o in zip(net.output_names, outs)}
+
+
+def two_video_predictor_outputs(net, x: np.ndarray, module_dir: Path, out_dir: Path):
+    """(runtime options, {output name: array}) of `card_predictor` fed a batch of 2 (the card's inputs have a
+    dynamic batch): `x` and the same frames in reverse order, so that rows must not mix."""
+    options, pred = card_predictor(net, module_dir, out_dir)
+    batch = np.concatenate([x, x[:, :, ::-1].copy()], axis=0)  # row 1: frames reversed
+    return options, dict(zip(net.output_names, pred.run(batch)))
+
+
+def check_two_video_outputs(outs: dict, ref: dict, tol: float) -> None:
+    """Every reference output: row 0 within `tol` of it, row 1 (the other video) finite and different."""
+    for name, want in ref.items():
+        got = outs[name]
+        assert got.shape == (2,) + want.shape[1:], name  # dynamic batch
+        err = rel_err(got[:1], want)
+        print(f"predictor {name}: rel_err {err:.3g}")
+        assert err <= tol, (name, err)
+        assert np.all(np.isfinite(got[1])) and rel_err(got[1:], want) > 1e-3  # the other row is another video
+
+
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """max|a-ref| / max|ref|: the tolerance measure the reference README asks for."""
     a = np.asarray(a, dtype=np.float64)

@@ -78,3 +78,38 @@ def write_pyav_video(path: Path, frames: Sequence[np.ndarray], rate: int = 25, p
         for pkt in st.encode():
             c.mux(pkt)
     return path
+
+
+SOUND_RATE = 16000
+
+
+def write_video_with_sound(path: Path, audio_codec: str, video_start: float, seconds: float = 2.0, fps: int = 25,
+                           video_end: Optional[float] = None, video_codec: str = "mpeg4",
+                           video_options: Optional[Dict[str, str]] = None) -> Path:
+    """`video_codec` pictures (64x48) from `video_start` to `video_end` (default: `seconds`) and a tone from 0 to
+    `seconds`: 220 Hz before `video_start`, 440 Hz after; the container from the suffix."""
+    import av
+
+    t = np.arange(int(seconds * SOUND_RATE)) / SOUND_RATE
+    tone = (0.5 * np.sin(2 * np.pi * np.where(t < video_start, 220.0, 440.0) * t) * 32767).astype(np.int16)
+    with av.open(str(path), "w") as c:
+        video = c.add_stream(video_codec, rate=fps, options=video_options or {})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = c.add_stream(audio_codec, rate=SOUND_RATE)
+        audio.layout = "mono"
+        first, last = int(video_start * fps + 1e-6), int((video_end or seconds) * fps + 1e-6)
+        for i in range(first, last):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 + i % 200, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in video.encode(frame):
+                c.mux(packet)
+        for start in range(0, tone.size, 1024):
+            frame = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = SOUND_RATE, start, Fraction(1, SOUND_RATE)
+            for packet in audio.encode(frame):
+                c.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode():
+                c.mux(packet)
+    return path
+

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthetic import decoded_index, write_pyav_video, write_video
+from synthetic import decoded_index, write_pyav_video, write_video, write_video_with_sound
 from videohub import errors
 from videohub.card import PreprocessSpec, SamplerSpec
 from videohub.io.preprocess import prepare_video
@@ -150,3 +150,21 @@ def test_empty_frame_slots_are_not_truncation_and_backends_agree(tmp_path):
     with pytest.raises((errors.TruncatedVideoError, errors.VideoOpenError)):
         with open_video(cut) as r:
             r.get_frames([0, 29])
+
+
+@pytest.mark.parametrize("suffix,video_codec,audio_codec", [
+    (".mkv", "mpeg4", "aac"), (".webm", "libvpx-vp9", "libopus"), (".mp4", "mpeg4", "aac"), (".mov", "mpeg4", "pcm_s16le")])
+def test_sound_before_and_past_the_pictures_is_not_truncation(tmp_path, suffix, video_codec, audio_codec):
+    """Pictures from 0.5 s to 1.5 s, sound from 0 to 3 s: the container's length (3 s, every stream) says
+    nothing of the pictures' end; the file is whole. Cut short, a Matroska/WebM file is still refused."""
+    src = write_video_with_sound(tmp_path / f"v{suffix}", audio_codec, video_start=0.5, video_end=1.5,
+                                 seconds=3.0, video_codec=video_codec, video_options={"crf": "20", "b": "0"})
+    with open_video(str(src)) as reader:
+        assert reader.info.num_frames == 25 and reader.info.duration == pytest.approx(1.0, abs=0.05)
+    if suffix in (".mkv", ".webm"):
+        cut = tmp_path / f"cut{suffix}"
+        data = src.read_bytes()
+        cut.write_bytes(data[: len(data) // 3])
+        with pytest.raises(errors.TruncatedVideoError):
+            open_video(str(cut)).close()
+

@@ -3,10 +3,9 @@ reference output, in dygraph and through the exported Paddle Inference model (on
 disabled pass). One dygraph run and one predictor run per file: the network is slow on 2 cores."""
 from __future__ import annotations
 
-import numpy as np
-import paddle
 import pytest
-from conftest import REPO, card_predictor, manifest_entries, reference_outputs, rel_err, seed0_network
+from conftest import (REPO, check_two_video_outputs, dygraph_outputs, manifest_entries, network_entries,
+                      reference_outputs, rel_err, seed0_network, two_video_predictor_outputs)
 
 from videohub.models import available_architectures, build_network
 
@@ -16,10 +15,6 @@ INPUT_SPECS = ["imgs=1x3x8x224x224"]
 MODULE_DIR = REPO / "modules" / "timesformer_kinetics400"
 TOL = 1e-4
 
-
-
-def _network_entries(net) -> dict:
-    return {k: (tuple(t.shape), str(t.dtype).replace("paddle.", "")) for k, t in net.state_dict().items()}
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +34,13 @@ def seed0(loaded):
 
 
 @pytest.fixture(scope="module")
-def dygraph_outputs(net, seed0):
-    _, inputs = seed0
-    with paddle.no_grad():
-        out = net(paddle.to_tensor(inputs["imgs"]))
-    return {"output": out.numpy()}
+def dygraph(net, seed0):
+    return dygraph_outputs(net, seed0[1]["imgs"])
 
 
 @pytest.fixture(scope="module")
 def predictor_outputs(net, seed0, tmp_path_factory):
-    """The exported model (card inputs: dynamic batch) under the card's runtime options, fed a batch of 2: the
-    reference input and another video (so rows must not mix)."""
-    _, inputs = seed0
-    options, pred = card_predictor(net, MODULE_DIR, tmp_path_factory.mktemp("timesformer_export"))
-    x = inputs["imgs"]
-    batch = np.concatenate([x, x[:, :, ::-1].copy()], axis=0)  # row 1: frames reversed
-    outs = pred.run(batch)
-    return options, dict(zip(net.output_names, outs))
+    return two_video_predictor_outputs(net, seed0[1]["imgs"], MODULE_DIR, tmp_path_factory.mktemp("timesformer_export"))
 
 
 def test_registered():
@@ -64,7 +49,7 @@ def test_registered():
 
 def test_state_dict_matches_manifest(net, seed0):
     manifest = manifest_entries(MANIFEST)
-    assert list(_network_entries(net).items()) == list(manifest.items())
+    assert list(network_entries(net).items()) == list(manifest.items())
     state, _ = seed0
     assert {k: (tuple(v.shape), str(v.dtype)) for k, v in state.items()} == manifest
 
@@ -76,24 +61,17 @@ def test_num_seg_variant_resizes_time_embedding():
     assert net.input_spec()[0].shape[2] == 16
 
 
-def test_dygraph_matches_reference(dygraph_outputs):
+def test_dygraph_matches_reference(dygraph):
     ref = reference_outputs(ARCH)
     assert set(ref) == {"output"}
-    got, want = dygraph_outputs["output"], ref["output"]
+    got, want = dygraph["output"], ref["output"]
     assert got.shape == want.shape
     err = rel_err(got, want)
     print(f"dygraph output: rel_err {err:.3g}")
     assert err <= TOL
 
 
-def test_exported_predictor_matches_reference(predictor_outputs, dygraph_outputs):
+def test_exported_predictor_matches_reference(predictor_outputs):
     options, outs = predictor_outputs
     assert options.onednn  # oneDNN works once operator_reshape_onednn_fuse_pass is off
-    ref = reference_outputs(ARCH)
-    for name, want in ref.items():
-        got = outs[name]
-        assert got.shape == (2,) + want.shape[1:], name  # dynamic batch
-        err = rel_err(got[:1], want)
-        print(f"predictor {name}: rel_err {err:.3g}")
-        assert err <= TOL, (name, err)
-        assert np.all(np.isfinite(got[1])) and rel_err(got[1:], want) > 1e-3  # the other row is another video
+    check_two_video_outputs(outs, reference_outputs(ARCH), TOL)

@@ -29,7 +29,7 @@ def test_visualize_matches_classify_and_writes_the_video(i3d_module, clip, tmp_p
     assert res["prediction"] == pytest.approx(ref["prediction"], rel=1e-4, abs=1e-6)
     assert [list(w["prediction"]) for w in res["windows"]] == [list(w["prediction"]) for w in ref["windows"]]
     assert res["video"] == {"path": str(out), "frames": 50, "width": 96, "height": 72, "fps": 25.0,
-                            "codec": "libx264", "audio": "dropped"}
+                            "codec": "libx264", "audio": "none (the source has no sound)"}
     with av.open(str(out)) as c:
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
         assert c.streams.video[0].average_rate == 25

@@ -1,13 +1,15 @@
 """Annotated videos decoded back: frame count, size and rate as documented, and the overlay exactly where drawn."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from synthetic import index_frame
+from synthetic import index_frame, write_video_with_sound
 from videohub.io.preprocess import ArrayReader
 from videohub.io.reader import open_video
 from videohub.viz.draw import Overlay, paint_overlay
@@ -49,7 +51,7 @@ def test_written_video_reads_back_with_the_overlay_in_its_box(tmp_path, suffix, 
     src = frames_of(50, 160, 120)
     out = tmp_path / f"annotated{suffix}"
     facts = annotate_video(ArrayReader(src, fps=float(fps)), out, classification_overlay(WINDOWED, top_k=2))
-    assert facts["frames"] == 50 and (facts["width"], facts["height"]) == (160, 120) and facts["audio"] == "dropped"
+    assert facts["frames"] == 50 and (facts["width"], facts["height"]) == (160, 120) and facts["audio"] == "none"
     frames, rate, audio = decode(out)
     assert len(frames) == 50 and frames[0].shape == (120, 160, 3) and len(audio) == 0
     with av.open(str(out)) as c:
@@ -118,3 +120,67 @@ def test_a_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         annotate_video(ArrayReader(frames_of(10, 64, 48)), out, broken)
     assert not out.exists()
+
+
+def decoded_sound(path):
+    """(mono float samples, sample rate, codec) of a file's first audio stream."""
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        to_mono = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = [m.to_ndarray().reshape(-1) for f in c.decode(stream) for m in to_mono.resample(f)]
+        return np.concatenate(chunks).astype(np.float64), rate, stream.codec_context.codec.canonical_name
+
+
+def dominant_hz(samples, rate) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.argmax(spectrum) * rate / samples.size)
+
+
+@pytest.mark.parametrize("container,audio_codec,suffix,how,out_codec", [
+    ("mp4", "aac", ".mp4", "copied (aac)", "aac"),
+    ("mkv", "pcm_s16le", ".mp4", "encoded (aac from pcm_s16le)", "aac"),
+    ("mp4", "aac", ".webm", "encoded (libopus from aac)", "opus"),
+])
+def test_the_sound_goes_along_from_the_first_picture_on(tmp_path, container, audio_codec, suffix, how, out_codec):
+    src = write_video_with_sound(tmp_path / f"src.{container}", audio_codec, video_start=0.5)
+    with open_video(src) as reader:
+        assert reader.index.start == pytest.approx(0.5, abs=0.05)
+        facts = annotate_video(reader, tmp_path / f"out{suffix}", lambda t: Overlay("x"))
+    assert facts["audio"] == how
+    sound, rate, codec = decoded_sound(tmp_path / f"out{suffix}")
+    assert codec == out_codec
+    # 1.5 s of pictures: the sound from the source's 0.5 s on (the 440 Hz part), as long as the pictures
+    assert sound.size / rate == pytest.approx(1.5, abs=0.1)
+    assert dominant_hz(sound[int(0.1 * rate):int(0.4 * rate)], rate) == pytest.approx(440, abs=15)
+    assert np.abs(sound[int(0.1 * rate):]).mean() > 0.1  # the tone (amplitude 0.5), not silence
+
+
+def test_gif_and_a_silent_source_say_there_is_no_sound(tmp_path):
+    src = write_video_with_sound(tmp_path / "src.mp4", "aac", video_start=0.0, seconds=0.4)
+    with open_video(src) as reader:
+        assert annotate_video(reader, tmp_path / "o.gif", lambda t: Overlay("x"))["audio"] == "none (GIF holds no sound)"
+    with open_video(src) as reader:
+        assert annotate_video(reader, tmp_path / "o.mp4", lambda t: Overlay("x"), keep_audio=False)["audio"] == "none"
+    from synthetic import write_pyav_video
+
+    silent = write_pyav_video(tmp_path / "silent.mp4", list(frames_of(10, 64, 48)))
+    with open_video(silent) as reader:
+        facts = annotate_video(reader, tmp_path / "s.mp4", lambda t: Overlay("x"))
+    assert facts["audio"] == "none (the source has no sound)" and len(decode(tmp_path / "s.mp4")[2]) == 0
+
+
+def test_webm_is_written_in_a_process_that_loaded_every_video_backend_first(tmp_path):
+    """decord bundles an older libvpx: loaded before PyAV's libraries, it makes the VP9 encoder fail to open.
+    A fresh process that discovers every backend first (as `open_video` does) still writes `.webm`."""
+    out = tmp_path / "after_backends.webm"
+    code = ("import sys, numpy as np\n"
+            "from videohub.io.reader import backends\n"
+            "assert 'decord' in backends()\n"
+            "from videohub.viz.encode import VideoWriter\n"
+            "with VideoWriter(sys.argv[1], (64, 48), 25) as w:\n"
+            "    for i in range(5):\n"
+            "        w.write(np.full((48, 64, 3), 50 * i, np.uint8))\n")
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, timeout=120)
+    assert len(decode(out)[0]) == 5
+

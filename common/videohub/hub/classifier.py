@@ -158,10 +158,8 @@ class VideoClassifierModule(VideoModuleBase):
         if self.windowed:
             cli.add_window_arguments(parser)
         cli.add_visual_arguments(parser)
-        args = parser.parse_args(argvs)
+        args = cli.parse_label_run(self, parser, argvs)
         self.engine, self.precision = args.engine, args.precision
-        if args.label_file:
-            self.set_labels(args.label_file)
         paths = expand_input_path(args.input_path)
         cli.require_inputs(paths, args.input_path)
         window = {"window": args.window, "stride": args.stride} if self.windowed and args.window else {}

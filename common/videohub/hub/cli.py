@@ -47,6 +47,14 @@ def add_label_arguments(parser: argparse.ArgumentParser, top_k: int, threshold: 
                         help="class names for a fine-tuned module: one per line (or `<id> <name>`), one per class")
 
 
+def parse_label_run(module: Any, parser: argparse.ArgumentParser, argvs: List[str]) -> argparse.Namespace:
+    """Parse a classifier's `hub run` arguments and apply `--label_file` (`module.set_labels`)."""
+    args = parser.parse_args(argvs)
+    if args.label_file:
+        module.set_labels(args.label_file)
+    return args
+
+
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     """--window/--stride: classify in sliding windows (long videos)."""
     parser.add_argument("--window", type=float, default=None, help="classify in windows of this many seconds")

@@ -93,9 +93,7 @@ class FeatureClassifierModule(VideoModuleBase):
     def run_cmd(self, argvs: List[str]) -> str:
         parser = cli.parser_for(self, "a YouTube-8M .pkl file, a directory of them, or a .txt file listing one per line")
         cli.add_label_arguments(parser, self.default_top_k, self.default_threshold)
-        args = parser.parse_args(argvs)
-        if args.label_file:
-            self.set_labels(args.label_file)
+        args = cli.parse_label_run(self, parser, argvs)
         paths = expand_input_path(args.input_path, FEATURE_FILE_SUFFIXES)
         cli.require_inputs(paths, args.input_path)
         results = self.classify(paths=paths, top_k=args.top_k, threshold=args.threshold, use_gpu=args.use_gpu,

@@ -142,6 +142,29 @@ def _rotation(stream) -> int:
     return int(round(float(matrix) / 90.0)) * 90 % 360
 
 
+def _duration_tag(stream) -> Optional[float]:
+    """A track's `DURATION` tag (Matroska/WebM muxers write one per track: "HH:MM:SS.nnnnnnnnn"), seconds."""
+    text = (stream.metadata or {}).get("DURATION") or (stream.metadata or {}).get("duration")
+    try:
+        h, m, sec = str(text).strip().split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _container_announced_end(container, stream, first_picture: float) -> Optional[float]:
+    """What a container without a per-stream duration announces of the pictures' end, counted from the first
+    picture like `FrameIndex.times`. Its duration spans every stream from the container's start: the video's
+    own part only when the video is the sole stream; beside other streams (sound that starts earlier or lasts
+    longer) it says nothing of the pictures, and only the track's `DURATION` tag does."""
+    start = (container.start_time or 0) / 1e6
+    lead = max(0.0, first_picture - start)  # pictures that start after the container does (sound first)
+    if len(container.streams) == 1:
+        return max(0.0, container.duration / 1e6 - lead)
+    tagged = _duration_tag(stream)
+    return None if tagged is None else max(0.0, tagged - lead)
+
+
 def build_frame_index(path: str) -> FrameIndex:
     """Demux every packet of the first video stream; raises VideoOpenError / NoVideoFramesError."""
     av = _av()
@@ -208,7 +231,7 @@ def build_frame_index(path: str) -> FrameIndex:
             if st.start_time is not None:  # the stream's duration counts from its start, like `times`
                 announced_end -= max(0.0, float(ticks[0] - st.start_time) * tb)
         elif container.duration:
-            announced_end = container.duration / 1e6
+            announced_end = _container_announced_end(container, st, float(ticks[0]) * tb)
         if st.frames and stream_rate > 0:  # a header frame count (AVI) announces an end too
             announced_end = max(announced_end or 0.0, int(st.frames) / stream_rate)
         ctx = st.codec_context

@@ -49,11 +49,13 @@ def safe_unpickle(data: Union[bytes, io.BufferedIOBase]) -> object:
     return _ArrayOnlyUnpickler(stream).load()
 
 
-def sha256_file(path: Union[str, Path], chunk: int = 1 << 20) -> str:
+def sha256_file(*paths: Union[str, Path], chunk: int = 1 << 20) -> str:
+    """sha256 of a file's contents (of several files' contents one after the other, in order)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(chunk), b""):
+                h.update(block)
     return h.hexdigest()
 
 

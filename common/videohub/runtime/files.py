@@ -12,11 +12,12 @@ Machine-wide measurements (the CPU's peak GFLOP/s, videohub.runtime.peak) live i
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+from videohub.models.checkpoint import sha256_file
 
 PathLike = Union[str, Path]
 MODEL_BASENAME = "inference"  # weights/inference.json + weights/inference.pdiparams
@@ -66,17 +67,8 @@ def sha256_of(*paths: PathLike) -> str:
     hashing a ResNet-50's weights costs more than the answer."""
     key = tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
     if key not in _DIGESTS:
-        _DIGESTS[key] = _sha256_of_contents(paths)
+        _DIGESTS[key] = sha256_file(*paths)
     return _DIGESTS[key]
-
-
-def _sha256_of_contents(paths: Sequence[PathLike]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def _record_path(path: Path) -> Path:

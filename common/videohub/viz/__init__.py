@@ -9,6 +9,8 @@ PaddleHub; `tasks` never imports this part). The module bases of `videohub.hub` 
 * `overlays` — what a result shows at a given time: a classification's labels (per window when windowed),
   a proposal result's current proposals. A new kind of result gets one function here;
 * `encode` — `VideoWriter`: H.264 `.mp4` (faststart), VP9 `.webm`, `.gif`, chosen by suffix, through PyAV;
+* `soundtrack` — the source's sound in the written video: copied where the container holds its codec, else
+  encoded (AAC / Opus), interleaved with the pictures;
 * `render` — `annotate_video`: decode a video frame by frame (original size, or `max_side`), draw, encode;
 * `timeline` — the PNG timeline: label probabilities over time, proposals as bars, ground truth.
 """

@@ -7,7 +7,7 @@
 
 The frame rate is kept as given (an exact fraction for NTSC rates such as 24000/1001); a variable-rate source
 is written at its average rate. yuv420p needs even sizes: an odd width or height gets one more column or row,
-a copy of the last. No audio track is written.
+a copy of the last. The source's sound, when given, goes along (`videohub.viz.soundtrack`).
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from typing import Dict, Optional, Tuple, Union
 import av
 import numpy as np
 from PIL import Image
+
+from videohub.viz.soundtrack import Soundtrack
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,11 @@ def pal8_frame(rgb_frame: np.ndarray) -> av.VideoFrame:
 
 
 class VideoWriter:
-    """`with VideoWriter(path, (w, h), fps) as w: w.write(rgb_frame)`; frames must have the given size."""
+    """`with VideoWriter(path, (w, h), fps) as w: w.write(rgb_frame)`; frames must have the given size.
+    `sound_from=(source path, source time of the first picture)` adds the source's sound (`self.audio` says how)."""
 
-    def __init__(self, path: Union[str, Path], size: Tuple[int, int], fps: float):
+    def __init__(self, path: Union[str, Path], size: Tuple[int, int], fps: float,
+                 sound_from: Optional[Tuple[Union[str, Path], float]] = None):
         self.path = Path(path)
         self.format = output_format(self.path)
         self.size = tuple(int(s) for s in size)
@@ -94,6 +98,16 @@ class VideoWriter:
                                                   options=dict(self.format.options))
         self._stream.width, self._stream.height = self.coded
         self._stream.pix_fmt = self.format.pix_fmt
+        self.fps = float(fps)
+        self._sound: Optional[Soundtrack] = None
+        self.audio = "none"
+        if sound_from is not None:
+            try:
+                self._sound = Soundtrack(self._container, self.path.suffix, *sound_from)
+            except BaseException:
+                self._container.close()
+                raise
+            self.audio = self._sound.description
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape[1::-1] != self.size or frame.dtype != np.uint8:
@@ -105,6 +119,8 @@ class VideoWriter:
         for packet in self._stream.encode(vf):
             self._container.mux(packet)
         self.frames += 1
+        if self._sound is not None:
+            self._sound.mux_until(self.frames / self.fps)
 
     def close(self) -> None:
         if self._container is None:
@@ -112,7 +128,11 @@ class VideoWriter:
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+            if self._sound is not None:
+                self._sound.finish(self.frames / self.fps)
         finally:
+            if self._sound is not None:
+                self._sound.close()
             self._container.close()
             self._container = None
 

@@ -2,7 +2,8 @@
 
 Frames are decoded in small sequential chunks (memory: a few frames, whatever the video's length) at the
 original size, or scaled down so the longer side is `max_side`; each frame's time comes from the file's frame
-index (so windows line up with what `classify(window=...)` used). Audio is dropped.
+index (so windows line up with what `classify(window=...)` used). The source's sound goes along where the
+format holds sound (`videohub.viz.soundtrack`), unless `keep_audio=False`.
 """
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ def frame_times(reader: VideoReader) -> np.ndarray:
 
 
 def annotate_video(reader: VideoReader, out_path: Union[str, Path], overlay_at: OverlayAt,
-                   max_side: Optional[int] = None, progress: Optional[Progress] = None) -> Dict[str, object]:
-    """Write `out_path` (.mp4, .webm or .gif): each frame of `reader` with `overlay_at(its time)` drawn.
-    Returns what was written: path, frames, size, fps, format. A failure removes the partial file."""
+                   max_side: Optional[int] = None, progress: Optional[Progress] = None,
+                   keep_audio: bool = True) -> Dict[str, object]:
+    """Write `out_path` (.mp4, .webm or .gif): each frame of `reader` with `overlay_at(its time)` drawn, and the
+    source's sound. Returns what was written: path, frames, size, fps, format, audio (copied, encoded or none,
+    and why). A failure removes the partial file."""
     output_format(out_path)  # an unknown suffix fails before anything is decoded
     info = reader.info
     size = output_size(info.width, info.height, max_side)
@@ -42,7 +45,8 @@ def annotate_video(reader: VideoReader, out_path: Union[str, Path], overlay_at: 
     n = int(times.size)
     out = Path(out_path)
     try:
-        with VideoWriter(out, size, info.fps) as writer:
+        sound_from = (reader.path, reader.index.start) if keep_audio and reader.index is not None else None
+        with VideoWriter(out, size, info.fps, sound_from) as writer:
             for first in range(0, n, CHUNK):
                 idx = list(range(first, min(n, first + CHUNK)))
                 for i, frame in zip(idx, reader.get_frames(idx, scale)):
@@ -54,4 +58,4 @@ def annotate_video(reader: VideoReader, out_path: Union[str, Path], overlay_at: 
             out.unlink()
         raise
     return {"path": str(out), "frames": n, "width": size[0], "height": size[1], "fps": info.fps,
-            "codec": writer.format.codec, "audio": "dropped"}
+            "codec": writer.format.codec, "audio": writer.audio}

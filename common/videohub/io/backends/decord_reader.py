@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+# PyAV's FFmpeg libraries are loaded before decord's: decord bundles an older libvpx, and loaded first its
+# symbols make PyAV's VP8/VP9 encoders fail to open ("ABI version mismatch"), so no .webm could be written.
+import av  # noqa: F401
 import numpy as np
 
 from videohub.errors import TruncatedVideoError
