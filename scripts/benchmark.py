@@ -293,10 +293,13 @@ def repeated(clips, n: int) -> list:
 
 
 def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, naive: bool, rounds: int = 3,
-                     generated_root: Optional[Path] = None, decode: str = "threads", niceness: int = 0) -> dict:
-    """Pipeline (`classify` on the list) vs model only (the same predictor on pre-decoded inputs) on the same
-    `n` inputs, alternated `rounds` times in one process so that both see the same load of a shared machine;
-    the ratio is per round (model-only seconds / pipeline seconds), reported with its median. `decode`:
+                     generated_root: Optional[Path] = None, decode: str = "threads", niceness: int = 0,
+                     streams: Optional[int] = None) -> dict:
+    """Pipeline (`classify` on the list) vs model only (pre-decoded inputs) on the same `n` inputs, alternated
+    `rounds` times in one process so that both see the same load of a shared machine; the ratio is per round
+    (model-only seconds / pipeline seconds), reported with its median. Model only is measured twice: one
+    inference at a time on every thread (the predictor one video gets), and with the pipeline's inference
+    streams (several at once: `ModelRuntime.throughput_streams`, or `streams`; 1 turns them off). `decode`:
     "processes" or "threads" (`decode_workers` of them, at `niceness`). `naive`: also decode every frame into
     memory with OpenCV, then the dygraph network."""
     import statistics
@@ -304,18 +307,23 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     import paddlehub as hub
 
     from videohub.io.preprocess import prepare_video
+    from videohub.tasks.concurrency import ordered_map
 
     module_dir = module_dir_for(module, generated_root)
     m = hub.Module(directory=str(module_dir), decode_workers=workers)
     m.task.decode_processes, m.task.decode_niceness = decode == "processes", niceness
+    m.task.inference_streams = streams
     inputs = repeated(list(clips), n)
     unique = sorted(set(inputs), key=inputs.index)
     prepared = {c: prepare_video(c, m.card.preprocess) for c in unique}
     durations = {c: prepared[c].info.duration for c in unique}
     predictor = m.predictor(False)
     engine = m.engine_choice(False)
+    n_streams = m.task.model_streams(False, -(-n // batch_size))
+    streamed = m.runtime.predictor(False, streams=n_streams)
     for c in unique:  # warm-up: every input shape once (oneDNN / OpenVINO kernels)
         predictor.run(*prepared[c].arrays)
+        streamed.run(*prepared[c].arrays)
     m.classify(paths=unique[:2], batch_size=batch_size, top_k=1)  # warm-up of the pipeline's own path
 
     def model_only() -> Tuple[float, float]:
@@ -323,6 +331,14 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
         for x in inputs:
             predictor.run(*prepared[x].arrays)
         return time.perf_counter() - t, cpu_seconds() - c
+
+    def model_only_streams() -> float:
+        t = time.perf_counter()
+        for _, _, exc in ordered_map(lambda x: streamed.run(*prepared[x].arrays), inputs,
+                                     workers=n_streams if n_streams > 1 else 0, ahead=n_streams):
+            if exc is not None:
+                raise exc
+        return time.perf_counter() - t
 
     def pipeline():
         t, c = time.perf_counter(), cpu_seconds()
@@ -336,8 +352,10 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     per_round = []
     for _ in range(max(1, rounds)):
         mo, mo_cpu = model_only()
+        mo_streams = model_only_streams()
         wall, cpu, stats = pipeline()
-        per_round.append({"model_only_s": mo, "pipeline_s": wall, "ratio": mo / wall, "model_only_cpu_s": mo_cpu,
+        per_round.append({"model_only_s": mo, "model_only_streams_s": mo_streams, "pipeline_s": wall,
+                          "ratio": mo / wall, "ratio_streams": mo_streams / wall, "model_only_cpu_s": mo_cpu,
                           "pipeline_cpu_s": cpu, "cpu_ratio": mo_cpu / cpu, "stages": stats})
     prepared.clear()  # the pre-decoded inputs are not needed any more
     video_s = sum(durations[c] for c in inputs)
@@ -351,6 +369,9 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
            "pipeline_s": wall, "pipeline_s_per_clip": wall / n, "pipeline_videos_per_s": n / wall,
            "pipeline_video_seconds_per_s": video_s / wall,
            "pipeline_vs_model_only": statistics.median(r["ratio"] for r in per_round),
+           "inference_streams": n_streams,
+           "model_only_streams_s_per_clip": statistics.median(r["model_only_streams_s"] for r in per_round) / n,
+           "pipeline_vs_model_only_streams": statistics.median(r["ratio_streams"] for r in per_round),
            # CPU seconds of the model alone / of the whole pipeline (decode workers included): the ratio a
            # machine whose cores the model keeps busy reaches at best, whatever else runs on a shared one
            "cpu_ratio": statistics.median(r["cpu_ratio"] for r in per_round),
@@ -390,17 +411,20 @@ def bench_decode_cpu(modules, clips, repeat: int, backend: str = "opencv") -> li
 
 
 def throughput_table(rows) -> str:
-    """One line per module: engine, model-only and pipeline seconds per clip, their ratio (median and per
-    round), the CPU-seconds ratio, the stage split."""
-    lines = [f"{'module':24} {'decode':10} {'engine':16} {'model s/clip':>12} {'e2e s/clip':>10} {'ratio':>6} "
-             f"{'rounds':>17} {'cpu ratio':>9}  pipeline stages (busy s per clip)"]
+    """One line per module: engine, model-only seconds per clip (one inference at a time, and with the
+    pipeline's inference streams), pipeline seconds per clip, the ratios (median; per round for the first),
+    the CPU-seconds ratio, the stage split."""
+    lines = [f"{'module':24} {'decode':8} {'engine':16} {'model s/clip':>12} {'streams':>7} {'model s/clip':>12} "
+             f"{'e2e s/clip':>10} {'ratio':>6} {'rounds':>17} {'ratio vs streams':>16} {'cpu ratio':>9}  "
+             "pipeline stages (busy s per clip)"]
     for tp in rows:
         st = tp["stages"]["stage_s"]
         split = ", ".join(f"{k} {v / tp['videos']:.3f}" for k, v in st.items())
         per_round = " ".join(f"{r['ratio']:.3f}" for r in tp["rounds"])
-        lines.append(f"{tp['module']:24} {tp['decode']:10} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
+        lines.append(f"{tp['module']:24} {tp['decode']:8} {tp['engine']:16} {tp['model_only_s_per_clip']:12.3f} "
+                     f"{tp['inference_streams']:7d} {tp['model_only_streams_s_per_clip']:12.3f} "
                      f"{tp['pipeline_s_per_clip']:10.3f} {tp['pipeline_vs_model_only']:6.3f} {per_round:>17} "
-                     f"{tp['cpu_ratio']:9.3f}  {split}")
+                     f"{tp['pipeline_vs_model_only_streams']:16.3f} {tp['cpu_ratio']:9.3f}  {split}")
     return "\n".join(lines)
 
 
@@ -480,6 +504,9 @@ def main(argv=None) -> int:
     ap.add_argument("--decode", nargs="+", choices=("threads", "processes"), default=["threads"],
                     help="with --throughput: decode workers as processes or threads (several: one row each)")
     ap.add_argument("--niceness", type=int, default=0, help="with --throughput: niceness of decode processes")
+    ap.add_argument("--streams", type=int, default=None,
+                    help="with --throughput: inferences at once in the pipeline (default: the runtime's choice; "
+                         "1: one at a time)")
     ap.add_argument("--generated", default=None, metavar="DIR",
                     help="modules without installed weights run on a generated checkpoint, in a copy under DIR "
                          "(made once, reused)")
@@ -523,7 +550,7 @@ def main(argv=None) -> int:
     elif args.throughput:
         generated = Path(args.generated) if args.generated else None
         rows = [bench_throughput(name, args.clips, args.throughput, args.batch_size, args.workers, args.naive,
-                                 args.rounds, generated, decode, args.niceness)
+                                 args.rounds, generated, decode, args.niceness, args.streams)
                 for name in modules for decode in args.decode]
         result["module"], result["throughput"] = ",".join(modules), rows
         print(throughput_table(rows))

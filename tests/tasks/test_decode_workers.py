@@ -55,9 +55,9 @@ def test_worker_processes_give_the_in_process_results_in_order(toy, clips, tmp_p
     seen = []
     real_run = toy.task.run_batch
 
-    def run_batch(batch, use_gpu):  # the model runs here while the workers decode
+    def run_batch(batch, use_gpu, streams=1):  # the model runs here while the workers decode
         seen.extend(p.pid for p in multiprocessing.active_children())
-        return real_run(batch, use_gpu)
+        return real_run(batch, use_gpu, streams)
 
     toy.task.run_batch = run_batch
     try:

@@ -14,7 +14,7 @@ from videohub.io import sampling
 from videohub.runtime.predictor import trt_shape_ranges
 from videohub.tasks.concurrency import StageTimer, ordered_map, prefetch, progress_bar, progress_enabled
 from videohub.io.reader import open_video
-from videohub.tasks import windows as win
+from videohub.tasks import decoding, windows as win
 
 def decode_all(path) -> np.ndarray:
     with open_video(str(path)) as r:
@@ -96,20 +96,20 @@ def test_progress_bar_off_when_not_a_tty(capsys):
 def test_slow_decoder_overlaps_with_model(toy, clips, monkeypatch):
     """With a decoder and a model that each sleep, the wall time is below the sum of the stage times:
     the stages ran at the same time (a serial pipeline can never be below the sum)."""
-    real_prepare, real_run = toy.task.prepare, toy.task.run_batch
+    real_prepare, real_run = decoding.prepare_item, toy.task.run_batch
 
-    def slow_prepare(item, spec=None, timings=None):
+    def slow_prepare(item, spec, backend, timings=None):  # what the decode workers run for each item
         time.sleep(0.05)
-        out = real_prepare(item, spec, None)
+        out = real_prepare(item, spec, backend, None)
         if timings is not None:
             timings["decode"] = timings.get("decode", 0.0) + 0.05
         return out
 
-    def slow_run(batch, use_gpu):
+    def slow_run(batch, use_gpu, streams=1):
         time.sleep(0.05)
-        return real_run(batch, use_gpu)
+        return real_run(batch, use_gpu, streams)
 
-    monkeypatch.setattr(toy.task, "prepare", slow_prepare)
+    monkeypatch.setattr(decoding, "prepare_item", slow_prepare)
     monkeypatch.setattr(toy.task, "run_batch", slow_run)
     paths = [str(c) for c in clips] * 2
     toy.classify(paths=paths)

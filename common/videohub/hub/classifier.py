@@ -114,7 +114,7 @@ class VideoClassifierModule(VideoModuleBase):
         """Classify one video and draw what the model saw: `out_path` (.mp4 H.264, .webm VP9 or .gif) gets
         every frame, at the original size and frame rate (or scaled so the longer side is `max_side`), with the
         top-k labels and their probabilities drawn in the top-left corner (per window when `window` is given:
-        the labels change with the windows); no audio. `timeline_path` (.png) gets the probabilities of the
+        the labels change with the windows) and the source's sound. `timeline_path` (.png) gets the probabilities of the
         top labels over time, with `ground_truth` segments if given.
 
         Returns the result `classify` gives with the same options, plus `"video"` (path, frames, width,

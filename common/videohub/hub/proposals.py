@@ -94,7 +94,7 @@ class ProposalDetectorModule(VideoModuleBase):
                   use_gpu: bool = False, strict: bool = False,
                   frame_progress: Optional[Progress] = None) -> Dict[str, Any]:
         """Detect proposals for one video and draw them: `out_path` (.mp4, .webm or .gif) gets every frame
-        (original size and rate, or `max_side`; no audio) with the proposals among the best `top_n` that
+        (original size and rate, or `max_side`; the source's sound) with the proposals among the best `top_n` that
         contain the frame's time, with rank, score and extent; `timeline_path` (.png) the best `top_n` as bars
         over time, with `ground_truth` segments if given.
 

@@ -1,9 +1,15 @@
 """The one predictor interface, runtime options and the engine registry.
 
 Every engine's predictor is a `BasePredictor`: `run(*arrays)` checks the number of inputs, makes them
-contiguous and runs one call at a time (thread-safe), so engines only implement `_run`. Engines register an
-`Engine` (name, CPU precisions, the Python packages they need, how to build a predictor); the files of
-`videohub/runtime/engines/` are discovered on first use.
+contiguous and runs at most `streams` calls at a time (thread-safe), so engines only implement `_run`. Engines
+register an `Engine` (name, CPU precisions, the Python packages they need, whether several inferences may run at
+once, how to build a predictor); the files of `videohub/runtime/engines/` are discovered on first use.
+
+Streams: one inference on every thread is the fastest answer for one video (latency); for many videos several
+inferences at once, each on fewer threads, get more done per second, since a network's layers do not split
+evenly over threads (on a 2-core machine two one-thread inferences ran 1.25-1.55x the clips per second of one
+two-thread inference, `scripts/benchmark.py --throughput`). The pipeline asks for `throughput_streams` when it
+has more than one batch to run.
 """
 from __future__ import annotations
 
@@ -49,6 +55,9 @@ class RuntimeOptions:
     # TensorRT dynamic shapes, one (input name, min, opt, max) per input; see `trt_shape_ranges`.
     trt_shapes: TrtShapes = ()
     trt_cache_dir: Optional[str] = None  # where the TensorRT-converted PIR model is kept
+    # CPU inferences that may run at once, each on `cpu_threads // streams` threads (engines that can: see
+    # `Engine.concurrent`); 1: one at a time on every thread.
+    streams: int = 1
 
     def with_(self, **changes) -> "RuntimeOptions":
         return replace(self, **changes)
@@ -64,21 +73,34 @@ class Predictor(Protocol):
         ...
 
 
+def cpu_threads(requested: Optional[int] = None) -> int:
+    """The CPU threads an engine uses: as requested, else the cores (at most 8)."""
+    return int(requested or min(os.cpu_count() or 1, 8))
+
+
+def throughput_streams(threads: Optional[int] = None) -> int:
+    """Inferences at once for many inputs: one per thread up to 4 threads, two threads each beyond (more
+    streams hold more activations in memory, and wider machines split a layer better)."""
+    n = cpu_threads(threads)
+    return n if n <= 4 else max(1, n // 2)
+
+
 class BasePredictor:
-    """Input checks and one-run-at-a-time locking shared by the engines; subclasses implement `_run` and set
-    `input_names` / `output_names`."""
+    """Input checks and locking shared by the engines: at most `streams` runs at once (one by default);
+    subclasses implement `_run` (safe for `streams` concurrent calls) and set `input_names` / `output_names`."""
 
     input_names: List[str]
     output_names: List[str]
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, streams: int = 1) -> None:
+        self.streams = max(1, int(streams))
+        self._slots = threading.BoundedSemaphore(self.streams)
 
     def run(self, *arrays: np.ndarray) -> List[np.ndarray]:
         if len(arrays) != len(self.input_names):
             raise ValueError(f"expected {len(self.input_names)} inputs ({self.input_names}), got {len(arrays)}")
         contiguous = [np.ascontiguousarray(a) for a in arrays]
-        with self._lock:
+        with self._slots:
             return self._run(contiguous)
 
     def _run(self, arrays: List[np.ndarray]) -> List[np.ndarray]:
@@ -96,6 +118,7 @@ class Engine:
     precisions: Tuple[str, ...]                              # what it runs on a CPU
     packages: Tuple[str, ...] = ()                           # optional Python packages it needs
     version_package: str = ""                                # whose __version__ identifies a verdict
+    concurrent: bool = False                                 # honours `RuntimeOptions.streams` > 1
 
 
 _ENGINES: Dict[str, Engine] = {}

@@ -5,7 +5,6 @@ OpenVINO on ResNet-50, on an AVX-512 one the other way round), so cards list wha
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 
 from videohub.card import ModelCard
 from videohub.runtime.files import inference_files, read_json, sha256_of, weights_dir, write_json
-from videohub.runtime.predictor import build_predictor, cpu_model, engine_version, missing_engine
+from videohub.runtime.predictor import build_predictor, cpu_model, cpu_threads, engine_version, missing_engine
 from videohub.runtime.verify import card_options, check_inputs, verdict_key
 
 TIMINGS_FILE = "engine_timings.json"
@@ -26,7 +25,7 @@ Candidate = Tuple[str, str]  # (engine, precision)
 
 def timings_key(threads: Optional[int]) -> str:
     """What a timing depends on besides the model: the CPU model and the thread count."""
-    return f"{cpu_model()} / {threads or min(os.cpu_count() or 1, 8)} threads"
+    return f"{cpu_model()} / {cpu_threads(threads)} threads"
 
 
 def _timings_file(module_dir: Union[str, Path]) -> Path:

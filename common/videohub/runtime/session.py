@@ -11,7 +11,8 @@ from typing import Callable, Dict, Optional, Tuple, Union
 from videohub.card import ModelCard
 from videohub.runtime.choice import EngineChoice, resolve_engine
 from videohub.runtime.files import inference_files
-from videohub.runtime.predictor import Predictor, RuntimeOptions, TrtShapes, create_predictor
+from videohub.runtime.predictor import (Predictor, RuntimeOptions, TrtShapes, create_predictor, engines,
+                                        throughput_streams)
 
 
 @dataclass
@@ -55,11 +56,21 @@ class ModelRuntime:
         choice = self.engine_choice(use_gpu, engine, precision)
         return opts.with_(engine=choice.engine, precision=choice.precision)
 
-    def predictor(self, use_gpu: bool = False, part: Optional[str] = None) -> Predictor:
+    def throughput_streams(self, use_gpu: bool = False) -> int:
+        """Inferences that may run at once when there are many inputs: `throughput_streams` of the CPU threads
+        on an engine that runs several at once, else 1 (the GPU, Paddle Inference)."""
+        if use_gpu or not engines()[self.options(use_gpu).engine].concurrent:
+            return 1
+        return throughput_streams(self.cpu_threads)
+
+    def predictor(self, use_gpu: bool = False, part: Optional[str] = None, streams: int = 1) -> Predictor:
         """The predictor of the module's network (`part` None) or of one network of a multi-network module.
-        Several networks run on Paddle Inference (engine verdicts are per single exported model)."""
+        Several networks run on Paddle Inference (engine verdicts are per single exported model). `streams`
+        > 1: a predictor that runs that many inferences at once (see `throughput_streams`)."""
         opts = (self.options(use_gpu) if part is None
                 else self.options(use_gpu, engine="paddle", precision="fp32", tensorrt=False))
+        if streams > 1 and part is None and not use_gpu and engines()[opts.engine].concurrent:
+            opts = opts.with_(streams=int(streams))
         key = (part, opts)
         if key not in self._predictors:
             self._predictors[key] = create_predictor(*inference_files(self.module_dir, part), opts)

@@ -1,8 +1,9 @@
 """Video classification over a module's runtime: the batch pipeline, sliding windows and live streams.
 
 `VideoClassifier(card, labels, runtime)` is what a classification module does, without PaddleHub: worker
-threads decode and preprocess ahead (bounded) while batches run through the predictor; results come back one
-per input, in input order, with per-item error records in place of failed inputs.
+threads decode and preprocess ahead (bounded) while batches run through the predictor (with more than one
+batch, several at once where the engine allows: `ModelRuntime.throughput_streams`); results come back one per
+input, in input order, with per-item error records in place of failed inputs.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class VideoClassifier:
     def __init__(self, card: ModelCard, labels: Sequence[str], runtime: ModelRuntime, *,
                  backend: str = DEFAULT_BACKEND, decode_workers: int = 2, default_top_k: int = 5,
                  default_threshold: float = 0.0, trt_max_videos: int = 8, decode_processes: bool = False,
-                 decode_niceness: int = 0):
+                 decode_niceness: int = 0, inference_streams: Optional[int] = None):
         self.card, self.labels, self.runtime = card, list(labels), runtime
         self.backend = backend
         self.decode_workers = max(1, int(decode_workers))
@@ -47,6 +48,8 @@ class VideoClassifier:
         self.decode_processes, self.decode_niceness = bool(decode_processes), int(decode_niceness)
         self.default_top_k, self.default_threshold = int(default_top_k), float(default_threshold)
         self.trt_max_videos = max(1, int(trt_max_videos))
+        # Batches run at once when there are several (None: the runtime's `throughput_streams`; 1: one by one).
+        self.inference_streams = inference_streams
         self.last_stats: Optional[Dict[str, Any]] = None  # stage timings of the last call
         if runtime.trt_shapes is None:
             runtime.trt_shapes = self.trt_shapes
@@ -118,12 +121,20 @@ class VideoClassifier:
                 yield reader
 
     # ------------------------------------------------------------------ model
-    def run_batch(self, prepared: List[PreparedVideo], use_gpu: bool = False) -> List[np.ndarray]:
-        """Run the videos of a batch together (one predictor call when their shapes agree); returns each
-        video's class probabilities averaged over its views."""
+    def model_streams(self, use_gpu: bool, batches: int) -> int:
+        """How many batches run at once: 1 for a single batch (all threads on it: the quickest answer), else
+        `inference_streams` or the runtime's `throughput_streams`, as far as the predictor runs them."""
+        if batches <= 1:
+            return 1
+        wanted = self.inference_streams or self.runtime.throughput_streams(use_gpu)
+        return self.runtime.predictor(use_gpu, streams=wanted).streams if wanted > 1 else 1
+
+    def run_batch(self, prepared: List[PreparedVideo], use_gpu: bool = False, streams: int = 1) -> List[np.ndarray]:
+        """Run the videos of a batch together (one predictor call when their shapes agree) on the predictor of
+        `streams`; returns each video's class probabilities averaged over its views."""
         same_shape = len({tuple(a.shape[1:] for a in pv.arrays) for pv in prepared}) == 1
         groups = [prepared] if same_shape else [[pv] for pv in prepared]
-        predictor, out = self.runtime.predictor(use_gpu), self.card.score_output
+        predictor, out = self.runtime.predictor(use_gpu, streams=streams), self.card.score_output
         scores = []
         for group in groups:
             inputs = [np.concatenate(per_input) for per_input in zip(*(pv.arrays for pv in group))]
@@ -144,31 +155,22 @@ class VideoClassifier:
                        top_k: Optional[int] = None, batch_size: int = 1, strict: bool = False,
                        preprocess: Optional[str] = None, progress: Optional[bool] = False) -> List[Result]:
         """The batch pipeline: results in input order, errors in place. Stage timings of the call are left in
-        `last_stats` (model utilisation = model seconds / wall seconds)."""
+        `last_stats` (model utilisation = model seconds / wall seconds, summed over the batches run at once)."""
         spec = self.card.preprocess_for(preprocess)
         top_k, threshold = self.options(top_k, threshold)
         batch_size = max(1, int(batch_size))
+        streams = self.model_streams(use_gpu, -(-len(items) // batch_size))
         results: List[Optional[Result]] = [None] * len(items)
-        batch: List[Tuple[int, Item, PreparedVideo]] = []
+        Batch = List[Tuple[int, Item, PreparedVideo]]
         timer = StageTimer()
         bar = progress_bar(len(items), progress_enabled(progress, len(items)))
 
-        def flush() -> None:
-            if not batch:
-                return
-            with timer.stage("model"):
-                probs = self.run_batch([pv for _, _, pv in batch], use_gpu)
-            for (pos, it, pv), pr in zip(batch, probs):
-                results[pos] = {"path": it.name, "prediction": top_labels(pr, self.labels, top_k, threshold)}
-                if pv.info.backend not in (self.backend, "array"):  # another backend decoded it: say which
-                    results[pos]["backend"] = pv.info.backend
-            bar.update(len(batch))
-            batch.clear()
-
-        # Enough items in flight to fill the next batch while the current one runs.
-        ahead = max(2 * self.decode_workers, batch_size + self.decode_workers)
+        # Enough items in flight to fill the next batches while `streams` batches run.
+        ahead = max(2 * self.decode_workers, streams * batch_size + self.decode_workers)
         stream = self.prepared_stream(items, spec, timer, ahead)
-        try:
+
+        def batches() -> Iterator[Batch]:
+            batch: Batch = []
             for pos, (item, prepared, exc) in enumerate(stream):
                 if exc is not None:
                     if strict:
@@ -178,9 +180,30 @@ class VideoClassifier:
                     continue
                 batch.append((pos, item, prepared))
                 if len(batch) >= batch_size:
-                    flush()
-            flush()
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        def run(batch: Batch) -> Tuple[List[np.ndarray], float]:
+            t = time.perf_counter()
+            probs = self.run_batch([pv for _, _, pv in batch], use_gpu, streams)
+            return probs, time.perf_counter() - t
+
+        runs = ordered_map(run, batches(), workers=streams if streams > 1 else 0, ahead=streams)
+        try:
+            for batch, out, exc in runs:
+                if exc is not None:  # the model failed: the whole call fails, as it would one by one
+                    raise exc
+                probs, seconds = out
+                timer.add("model", seconds)
+                for (pos, it, pv), pr in zip(batch, probs):
+                    results[pos] = {"path": it.name, "prediction": top_labels(pr, self.labels, top_k, threshold)}
+                    if pv.info.backend not in (self.backend, "array"):  # another backend decoded it: say which
+                        results[pos]["backend"] = pv.info.backend
+                bar.update(len(batch))
         finally:
+            runs.close()
             stream.close()  # the decode workers end here, also when strict=True raised
             bar.close()
             self.last_stats = timer.stop().as_dict()

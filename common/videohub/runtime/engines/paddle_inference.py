@@ -7,7 +7,6 @@ found pass breakage gets one entry in `ONEDNN_PASS_TRIGGERS`.
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple, Union
@@ -18,7 +17,7 @@ from paddle import inference
 
 from videohub.runtime.files import MODEL_BASENAME
 from videohub.runtime.program import ProgramGraph, program_ops
-from videohub.runtime.predictor import BasePredictor, Engine, RuntimeOptions, register_engine
+from videohub.runtime.predictor import BasePredictor, Engine, RuntimeOptions, cpu_threads, register_engine
 
 
 def gpu_available() -> bool:
@@ -54,7 +53,7 @@ class PaddlePredictor(BasePredictor):
                                                       {n: list(opt) for n, _, opt, _ in options.trt_shapes})
         else:
             config.disable_gpu()
-            threads = options.cpu_threads or min(os.cpu_count() or 1, 8)
+            threads = cpu_threads(options.cpu_threads)
             config.set_cpu_math_library_num_threads(threads)
             if options.onednn:
                 config.enable_mkldnn()
