@@ -200,7 +200,7 @@ def bench(args) -> Tuple[List[Dict], Optional[str]]:
             row["top1_vs_label"] = f"{sum(p == LABELLED[n] for p, n in zip(preds, names))}/{len(names)}"
         row["passed"] = verdict["passed"]
         print(json.dumps(row), file=sys.stderr)
-        del predictor
+        predictor = None  # released before the next engine's is built
     if args.network:
         return rows, None
     # What an installation runs by default: its own ranking (timed on this CPU) among the engines that passed.
