@@ -252,10 +252,11 @@ def sample_clips() -> list:
     return sorted(str(p) for p in folder.glob("*") if p.suffix in (".mp4", ".avi"))
 
 
-def module_dir_for(module: str, generated_root: Optional[Path]) -> Path:
+def module_dir_for(module: str, generated_root: Optional[Path], manifest: Optional[str] = None) -> Path:
     """The module's folder: a folder given as such, modules/<name> when its weights are installed, else (with
     `generated_root`) a copy under it whose weights are a deterministic generated checkpoint (the shared
-    tool's seed 0 for the card's architecture, imported with `fetch_weights.py --from`), made once and reused."""
+    tool's seed 0 for `manifest`, default `<architecture>_state_dict.tsv`, imported with
+    `fetch_weights.py --from`), made once and reused."""
     from videohub.card import load_card
     from videohub.weights import weights_installed
 
@@ -277,8 +278,8 @@ def module_dir_for(module: str, generated_root: Optional[Path]) -> Path:
     tool = importlib.util.module_from_spec(tool_spec)
     tool_spec.loader.exec_module(tool)
     ckpt = Path(generated_root) / f"{module}_seed0.pdparams"
-    manifest = SHARED / "data" / "state_dicts" / f"{load_card(own).arch_name}_state_dict.tsv"
-    tool.main(["--manifest", str(manifest), "--seed", "0", "--out", str(ckpt)])
+    manifest_path = SHARED / "data" / "state_dicts" / (manifest or f"{load_card(own).arch_name}_state_dict.tsv")
+    tool.main(["--manifest", str(manifest_path), "--seed", "0", "--out", str(ckpt)])
     fetch_spec = importlib.util.spec_from_file_location("fetch_weights", REPO / "scripts" / "fetch_weights.py")
     fetch = importlib.util.module_from_spec(fetch_spec)
     fetch_spec.loader.exec_module(fetch)
@@ -294,7 +295,7 @@ def repeated(clips, n: int) -> list:
 
 def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, naive: bool, rounds: int = 3,
                      generated_root: Optional[Path] = None, decode: str = "threads", niceness: int = 0,
-                     streams: Optional[int] = None) -> dict:
+                     streams: Optional[int] = None, manifest: Optional[str] = None) -> dict:
     """Pipeline (`classify` on the list) vs model only (pre-decoded inputs) on the same `n` inputs, alternated
     `rounds` times in one process so that both see the same load of a shared machine; the ratio is per round
     (model-only seconds / pipeline seconds), reported with its median. Model only is measured twice: one
@@ -309,7 +310,7 @@ def bench_throughput(module: str, clips, n: int, batch_size: int, workers: int, 
     from videohub.io.preprocess import prepare_video
     from videohub.tasks.concurrency import ordered_map
 
-    module_dir = module_dir_for(module, generated_root)
+    module_dir = module_dir_for(module, generated_root, manifest)
     m = hub.Module(directory=str(module_dir), decode_workers=workers)
     m.task.decode_processes, m.task.decode_niceness = decode == "processes", niceness
     m.task.inference_streams = streams
@@ -507,6 +508,9 @@ def main(argv=None) -> int:
     ap.add_argument("--streams", type=int, default=None,
                     help="with --throughput: inferences at once in the pipeline (default: the runtime's choice; "
                          "1: one at a time)")
+    ap.add_argument("--manifest", nargs="+", default=[], metavar="MODULE=FILE",
+                    help="with --generated: the shared state-dict manifest of a module whose file is not "
+                         "<architecture>_state_dict.tsv (e.g. stnet_kinetics400=legacy_stnet_r50_state_dict.tsv)")
     ap.add_argument("--generated", default=None, metavar="DIR",
                     help="modules without installed weights run on a generated checkpoint, in a copy under DIR "
                          "(made once, reused)")
@@ -549,8 +553,10 @@ def main(argv=None) -> int:
         default_out = REPO / "benchmarks" / "out" / "decode_cpu.json"
     elif args.throughput:
         generated = Path(args.generated) if args.generated else None
+        manifests = dict(m.split("=", 1) for m in args.manifest)
         rows = [bench_throughput(name, args.clips, args.throughput, args.batch_size, args.workers, args.naive,
-                                 args.rounds, generated, decode, args.niceness, args.streams)
+                                 args.rounds, generated, decode, args.niceness, args.streams,
+                                 manifests.get(name))
                 for name in modules for decode in args.decode]
         result["module"], result["throughput"] = ",".join(modules), rows
         print(throughput_table(rows))

@@ -50,6 +50,19 @@ def test_normalize_divides_then_standardises():
     assert out.dtype == np.float32
 
 
+@pytest.mark.parametrize("layout", ["TCHW", "CTHW", "THWC"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_normalizing_in_the_network_layout_is_bit_exact(layout, dtype):
+    rng = np.random.default_rng(0)
+    frames = (rng.integers(0, 256, (5, 9, 11, 3)) + (0.37 if dtype == np.float32 else 0)).astype(dtype)
+    crop = frames[:, 1:8, 2:9]  # a view, as the crops are
+    mean, std, divisor = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 255.0
+    want = transforms.to_layout(transforms.normalize(crop, mean, std, divisor), layout)
+    got = transforms.normalized_layout(crop, mean, std, divisor, layout)
+    assert got.dtype == np.float32 and got.shape == want.shape and got.flags.c_contiguous
+    assert np.array_equal(got, want)
+
+
 def test_pptsm_predict_input_equals_paddlevideo_reference():
     """The PP-TSM/TSM predictor input for the archery clip, float16-exact (bit-exact in float32)."""
     clip = shared_path("data", "samples", "paddlevideo_example_archery.avi")

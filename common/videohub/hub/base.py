@@ -45,7 +45,7 @@ class VideoModuleBase(RunModule):
     def __init__(self, backend: str = DEFAULT_BACKEND, cpu_threads: Optional[int] = None,
                  decode_workers: int = 2, use_tensorrt: bool = False, trt_precision: str = "fp16",
                  trt_max_videos: int = 8, engine: Optional[str] = None, precision: Optional[str] = None,
-                 labels: LabelsArg = None, **kwargs: Any):
+                 labels: LabelsArg = None, inference_streams: Optional[int] = None, **kwargs: Any):
         super(VideoModuleBase, self).__init__()
         self.card: ModelCard = load_card(self.directory)
         require_weights(self.card, self.directory)  # clear message on how to get them, never random weights
@@ -55,6 +55,8 @@ class VideoModuleBase(RunModule):
         self.video_backend = backend
         self.decode_workers = max(1, int(decode_workers))
         self.trt_max_videos = max(1, int(trt_max_videos))
+        # CPU inferences at once for many inputs (None: the runtime's choice; 1: one at a time)
+        self.inference_streams = inference_streams
         # CPU engine/precision None: the card's fastest verified engine; TensorRT (GPU only) on request.
         self.runtime = ModelRuntime(self.card, self.directory, cpu_threads=cpu_threads, engine=engine,
                                     precision=precision, use_tensorrt=bool(use_tensorrt),

@@ -30,7 +30,8 @@ class VideoClassifierModule(VideoModuleBase):
         super(VideoClassifierModule, self).__init__(**kwargs)
         self.task = self.task_class(self.card, self.labels, self.runtime, backend=self.video_backend,
                                     decode_workers=self.decode_workers, default_top_k=self.default_top_k,
-                                    default_threshold=self.default_threshold, trt_max_videos=self.trt_max_videos)
+                                    default_threshold=self.default_threshold, trt_max_videos=self.trt_max_videos,
+                                    inference_streams=self.inference_streams)
 
     # ------------------------------------------------------------------ public API
     def classify(self, paths: Optional[Sequence[str]] = None, videos: Optional[Sequence[VideoInput]] = None,

@@ -64,8 +64,7 @@ def frames_to_views(frames: np.ndarray, spec: PreprocessSpec) -> List[np.ndarray
         crops = [frames]
     else:
         raise ValueError(f"unknown crop {spec.crop!r}")
-    return [transforms.to_layout(transforms.normalize(c, spec.mean, spec.std, spec.pixel_divisor), spec.layout)
-            for c in crops]
+    return [transforms.normalized_layout(c, spec.mean, spec.std, spec.pixel_divisor, spec.layout) for c in crops]
 
 
 def stack_views(views: List[np.ndarray], spec: PreprocessSpec) -> np.ndarray:

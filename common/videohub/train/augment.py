@@ -102,7 +102,7 @@ def augment_clip(frames: np.ndarray, spec: PreprocessSpec, aug: AugmentSpec,
         raise ValueError(f"unknown training crop {aug.crop!r}")
     if aug.flip:
         crop = horizontal_flip(crop, rng)
-    return transforms.to_layout(transforms.normalize(crop, spec.mean, spec.std, spec.pixel_divisor), spec.layout)
+    return transforms.normalized_layout(crop, spec.mean, spec.std, spec.pixel_divisor, spec.layout)
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
