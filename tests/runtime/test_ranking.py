@@ -4,46 +4,24 @@ so the tests do not depend on what is fastest on the machine that runs them."""
 import json
 
 import numpy as np
-import paddle
 import pytest
 
-from videohub.card import InputSpec, card_from_dict
-from videohub.runtime import choice, predictor, ranking, verify
-from videohub.runtime.export import export_network
+from tiny_module import export_tiny_net, record_passing_verdicts, tiny_card
+from videohub.runtime import choice, predictor, ranking
 from videohub.runtime.files import weights_dir
 
 ENGINES = {"onnxruntime": ["fp32"], "openvino": ["fp32"], "paddle": ["fp32"]}
 
 
-class _Net(paddle.nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.conv = paddle.nn.Conv2D(3, 4, 3, padding=1)
-
-    def forward(self, x):  # [N, T, 3, H, W]
-        n, t = x.shape[0], x.shape[1]
-        y = paddle.nn.functional.relu(self.conv(x.reshape([-1, 3, 16, 16])))
-        return y.mean(axis=[2, 3]).reshape([n, t, 4]).mean(axis=1)
-
-
 @pytest.fixture
 def module(tmp_path):
     """A module folder with an exported network and passing verdicts for every declared engine."""
-    card = card_from_dict({
-        "name": "ranked", "task": "video/classification", "architecture": {"name": "ranked_net"},
-        "inputs": [{"name": "x", "shape": [-1, 4, 3, 16, 16]}],
-        "preprocess": {"sampler": {"type": "segments", "num_segments": 4}, "scale_size": 16, "crop": "center",
-                       "crop_size": 16, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "layout": "TCHW"},
-        "labels": "none", "engines": {"verified": ENGINES}})
-    paddle.seed(0)
-    export_network(_Net(), [InputSpec("x", (-1, 4, 3, 16, 16))], weights_dir(tmp_path) / "inference")
     for engine in ("onnxruntime", "openvino"):
         if predictor.missing_engine(engine):
             pytest.skip(predictor.missing_engine(engine))
-        verify._record_verdict(tmp_path, {"engine": engine, "precision": "fp32", "passed": True,
-                                          "engine_version": predictor.engine_version(engine),
-                                          "source_sha256": verify._source_digest(tmp_path)})
-    return card, tmp_path
+    export_tiny_net(tmp_path)
+    record_passing_verdicts(tmp_path, ("onnxruntime", "openvino"))
+    return tiny_card("ranked", ENGINES), tmp_path
 
 
 @pytest.mark.parametrize("fastest", ["onnxruntime", "openvino", "paddle"])
@@ -89,6 +67,6 @@ def test_first_use_times_each_engine_and_caches_it(module):
     assert set(seconds) == {"paddle/fp32", "onnxruntime/fp32", "openvino/fp32"} and min(seconds.values()) > 0
     assert [f"{e}/{p}" for e, p in order] == sorted(seconds, key=seconds.get)
     assert ranking.recorded_timings(d, 1) == pytest.approx(seconds)
-    export_network(_Net(), [InputSpec("x", (-1, 4, 3, 16, 16))], weights_dir(d) / "inference")  # new weights
+    export_tiny_net(d, seed=1)  # new weights
     assert ranking.recorded_timings(d, 1) == {}
     assert np.isfinite(list(seconds.values())).all()

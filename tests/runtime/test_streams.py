@@ -4,14 +4,12 @@ import threading
 import time
 
 import numpy as np
-import paddle
 import pytest
 
 from synthetic import write_video
-from videohub.card import InputSpec, card_from_dict
-from videohub.runtime import predictor as predictors, verify
-from videohub.runtime.export import export_network
-from videohub.runtime.files import inference_files, weights_dir
+from tiny_module import export_tiny_net, record_passing_verdicts, tiny_card
+from videohub.runtime import predictor as predictors
+from videohub.runtime.files import inference_files
 from videohub.runtime.predictor import BasePredictor, RuntimeOptions, build_predictor, throughput_streams
 from videohub.runtime.session import ModelRuntime
 from videohub.tasks.classification import VideoClassifier
@@ -52,36 +50,14 @@ def test_throughput_streams_follow_the_threads():
     assert [throughput_streams(n) for n in (1, 2, 4, 8)] == [1, 2, 4, 4]
 
 
-class _Net(paddle.nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.conv = paddle.nn.Conv2D(3, 4, 3, padding=1)
-
-    def forward(self, x):  # [N, T, 3, H, W]
-        n, t = x.shape[0], x.shape[1]
-        y = paddle.nn.functional.relu(self.conv(x.reshape([-1, 3, 16, 16])))
-        return y.mean(axis=[2, 3]).reshape([n, t, 4]).mean(axis=1)
-
-
-CARD = {"name": "streamed", "task": "video/classification", "architecture": {"name": "streamed_net"},
-        "inputs": [{"name": "x", "shape": [-1, 4, 3, 16, 16]}],
-        "preprocess": {"sampler": {"type": "segments", "num_segments": 4}, "scale_size": 16, "crop": "center",
-                       "crop_size": 16, "mean": [0.0, 0.0, 0.0], "std": [255.0, 255.0, 255.0], "layout": "TCHW"},
-        "labels": "none", "engines": {"verified": {e: ["fp32"] for e in CONCURRENT}}}
-
-
 @pytest.fixture(scope="module")
 def module_dir(tmp_path_factory):
     for engine in CONCURRENT:
         if predictors.missing_engine(engine):
             pytest.skip(predictors.missing_engine(engine))
     d = tmp_path_factory.mktemp("streamed")
-    paddle.seed(0)
-    export_network(_Net(), [InputSpec("x", (-1, 4, 3, 16, 16))], weights_dir(d) / "inference")
-    for engine in CONCURRENT:  # passing verdicts (the check against dygraph is tested elsewhere)
-        verify._record_verdict(d, {"engine": engine, "precision": "fp32", "passed": True,
-                                   "engine_version": predictors.engine_version(engine),
-                                   "source_sha256": verify._source_digest(d)})
+    export_tiny_net(d)
+    record_passing_verdicts(d, CONCURRENT)
     return d
 
 
@@ -103,7 +79,7 @@ def test_concurrent_runs_give_the_one_at_a_time_outputs_in_order(module_dir, eng
 
 @pytest.mark.parametrize("engine", CONCURRENT)
 def test_the_pipeline_runs_batches_at_once_with_the_same_results(module_dir, engine, tmp_path):
-    card = card_from_dict({**CARD, "engines": {"verified": {engine: ["fp32"]}}})
+    card = tiny_card("streamed", {engine: ["fp32"]}, std=255.0)
     clips = [str(write_video(tmp_path / f"c{i}.mp4", num_frames=12 + 3 * i, size=(32, 24))) for i in range(5)]
     paths = clips[:2] + [str(tmp_path / "missing.mp4")] + clips[2:] + clips[:1]
     runtime = ModelRuntime(card, module_dir, cpu_threads=2, engine=engine)
