@@ -6,7 +6,7 @@ import paddle
 import pytest
 
 from videohub.card import InputSpec
-from videohub.runtime import cost, peak
+from videohub.runtime import cost, peak, predictor
 from videohub.runtime.export import export_network
 from videohub.runtime.onnx import ensure_onnx
 
@@ -58,6 +58,16 @@ def test_peak_is_measured_once_per_cpu_model(tmp_path, monkeypatch):
     assert cached[peak.cpu_model()]["fp32/2 threads"]["gflops"] == 101.0
     monkeypatch.setattr(peak, "cpu_model", lambda: "Another CPU x4")
     assert peak.machine_peak("fp32", 2)["gflops"] == 102.0  # another CPU model is measured on its own
+
+
+def test_the_same_cpu_name_with_other_instruction_sets_is_another_cpu(monkeypatch):
+    """Virtual machines report "AMD EPYC" on hosts with and without AVX-512: the cache key tells them apart."""
+    monkeypatch.setattr(predictor, "cpu_flags", lambda: frozenset({"sse4_2", "avx2", "fma"}))
+    avx2 = predictor.cpu_model()
+    monkeypatch.setattr(predictor, "cpu_flags", lambda: frozenset({"avx2", "fma", "avx512f", "avx512_bf16"}))
+    avx512 = predictor.cpu_model()
+    assert avx2.endswith("[avx2 fma]") and avx512.endswith("[avx2 fma avx512f avx512_bf16]")
+    assert avx2.split(" [")[0] == avx512.split(" [")[0]
 
 
 def test_gemm_peak_measures_something():

@@ -58,6 +58,17 @@ def test_timings_of_an_engine_that_is_gone_are_ignored(module, monkeypatch):
     assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"
 
 
+def test_timings_of_the_same_cpu_name_with_other_instruction_sets_are_not_used(module, monkeypatch):
+    """A module folder copied from an AVX-512 host to an AVX2 one (both "AMD EPYC" in a VM) times again there."""
+    card, d = module
+    monkeypatch.setattr(predictor, "cpu_flags", lambda: frozenset({"avx2", "fma", "avx512f", "avx512_bf16"}))
+    ranking.record_timings(d, 2, {"openvino/fp32": 0.1, "onnxruntime/fp32": 0.2, "paddle/fp32": 0.3})
+    assert ranking.recorded_timings(d, 2)["openvino/fp32"] == 0.1
+    monkeypatch.setattr(predictor, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert ranking.recorded_timings(d, 2) == {}
+    assert choice.resolve_engine(card, d, threads=2, verify=False).engine == "onnxruntime"  # the card's order
+
+
 def test_first_use_times_each_engine_and_caches_it(module):
     card, d = module
     candidates = [("paddle", "fp32"), ("onnxruntime", "fp32"), ("openvino", "fp32")]

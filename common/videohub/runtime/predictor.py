@@ -174,15 +174,25 @@ def cpu_flags() -> frozenset:
     return frozenset()
 
 
+# The instruction sets engines pick their kernels by, and so what their speed depends on. They are part of the
+# key of every per-CPU cache: a virtual machine's CPU name ("AMD EPYC") reads the same on hosts with and without
+# AVX-512, and a peak or an engine ranking measured on one must not be reused on the other.
+KERNEL_ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_bf16",
+                    "amx_int8")
+
+
 def cpu_model() -> str:
-    """This CPU's model name and core count, e.g. "AMD EPYC x2" (what per-CPU caches are keyed by)."""
+    """This CPU's model name, core count and kernel instruction sets, e.g. "AMD EPYC x2 [avx2 fma]" (what
+    per-CPU caches are keyed by)."""
     name = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     except OSError:
         pass
-    return f"{name} x{os.cpu_count() or 1}"
+    flags = cpu_flags()
+    isa = " ".join(f for f in KERNEL_ISA_FLAGS if f in flags) or "no AVX2"
+    return f"{name} x{os.cpu_count() or 1} [{isa}]"
 
 
 def unsupported_precision(engine: str, precision: str, flags: Optional[frozenset] = None) -> Optional[str]:
