@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from videohub.measure import median_seconds
+from videohub.measure import median_seconds, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VIDEOHUB_SHARED", REPO.parent / "shared"))
@@ -296,12 +296,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from videohub.runtime.peak import machine_peak
         from videohub.runtime.predictor import cpu_model
 
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"module": args.network or args.module, "weights": "generated" if args.generated or
-                       args.network else "real", "command": " ".join(sys.argv), "cpu": cpu_model(),
-                       "peak": {p: machine_peak(p, args.threads) for p in ("fp32", "bf16")},
-                       "load_before": load, "load_after": os.getloadavg(),
-                       "threads": args.threads, "runs": args.runs, "default": default, "rows": rows}, f, indent=1)
+        write_results(args.json, {
+            "module": args.network or args.module, "weights": "generated" if args.generated or args.network
+            else "real", "command": " ".join(sys.argv), "cpu": cpu_model(),
+            "peak": {p: machine_peak(p, args.threads) for p in ("fp32", "bf16")}, "load_before": load,
+            "load_after": os.getloadavg(), "threads": args.threads, "runs": args.runs, "default": default,
+            "rows": rows})
     return 0
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from videohub.measure import median_seconds, peak_rss_mb, write_results
+from videohub.runtime.predictor import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -537,8 +538,8 @@ def main(argv=None) -> int:
         ap.error("several modules only with --throughput or --decode-cpu")
     args.module = modules[0]
 
-    result = {"module": args.module, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                                 "python": platform.python_version()},
+    result = {"module": args.module, "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
+                                                 "platform": platform.platform(), "python": platform.python_version()},
               "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}
     if (args.throughput or args.decode_cpu) and not args.clips:
         args.clips = sample_clips()
