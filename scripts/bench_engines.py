@@ -8,7 +8,7 @@ output), top-1 agreement.
     python scripts/bench_engines.py bmn_activitynet --generated bmn_state_dict.tsv --input-specs feat_input=1x400x100
     python scripts/bench_engines.py i3d_kinetics400 --calibrate CLIP [CLIP ...]      # make the int8 model
     python scripts/bench_engines.py --network tsm_r50 --manifest tsm_r50_state_dict.tsv --json tsm.json
-    python scripts/bench_engines.py --table benchmarks/engines/*.json > benchmarks/engines.md   # one table
+    python scripts/bench_engines.py --table benchmarks/engines/avx2/*.json    # one table per machine
 
 A module is measured on the labelled real clips of ../shared/data/samples (top-1 agreement with dygraph and
 with the clip's known label; end to end = decode + preprocess + model), with its installed weights or, with
@@ -222,15 +222,18 @@ def format_table(rows: List[Dict]) -> str:
 
 def combined_table(results: List[Dict]) -> str:
     """One table over modules: engine x precision x module, the fastest passing fp32 engine marked; fractions of
-    the highest peak measured on this CPU by the runs or cached here (a busy machine only lowers a measured peak)."""
+    the highest peak measured by the runs, or cached here when the runs were made on this CPU (a busy machine only
+    lowers a measured peak; results of another machine are never judged against this one's)."""
     from videohub.runtime.peak import machine_peak
+    from videohub.runtime.predictor import cpu_model
 
-    measured = [r.get("peak") or {} for r in results] + [
-        {p: machine_peak(p, results[0]["threads"]) for p in ("fp32", "bf16")}]  # this CPU's cache, measured before
+    measured = [r.get("peak") or {} for r in results]
+    if all(r.get("cpu") == cpu_model() for r in results):
+        measured.append({p: machine_peak(p, results[0]["threads"]) for p in ("fp32", "bf16")})
     peaks = {p: max((m[p]["gflops"] for m in measured if m.get(p)), default=None) for p in ("fp32", "bf16")}
     cols = ["module", "weights", "engine", "precision", "model_s", "e2e_s", "GFLOP", "gflops", "peak_fraction",
             "max_error", "verdict"]
-    lines = [f"Peak of this CPU (best measured, GFLOP/s): {peaks}", "",
+    lines = [f"Peak of the CPU these ran on (best measured, GFLOP/s): {peaks}", "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for res in results:
         rows = res["rows"]

@@ -24,8 +24,9 @@ from videohub.runtime.predictor import RuntimeOptions, build_predictor, engine_v
 
 ENGINES_FILE = "engines.json"
 # max|y - ref| / max|ref| of every exported output (probabilities, logits, proposal maps) against dygraph fp32.
-# Measured with `scripts/bench_engines.py MODULE [--generated MANIFEST]` (benchmarks/engines/*.json, column
-# output_errors; 2026-12-03): fp32 engines reach at most 2.9e-6 on any output of any module, logits included
+# Measured with `scripts/bench_engines.py MODULE [--generated MANIFEST]` (benchmarks/engines/<machine>/*.json,
+# column output_errors; 2026-12-03, AVX-512 and AVX2 machines): fp32 engines reach at most 2.9e-6 on any output of
+# any module, logits included
 # (NeXtVLAD logits 2.9e-6, SlowFast 2.5e-6, StNet 9.5e-7, PP-TSM/TSN/PP-TSN 2.0e-6, BMN 1.7e-6, I3D 1.2e-6),
 # so 1e-4 leaves a 35x margin;
 # OpenVINO bf16 reaches 3.5e-3..7.9e-3 (logits 4.6e-3 SlowFast, 4.8e-3 StNet), within 3e-2 with top-1 kept;
