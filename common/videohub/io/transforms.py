@@ -144,13 +144,15 @@ def ten_crop(frames: np.ndarray, size: int) -> List[np.ndarray]:
 
 
 def normalize(frames: np.ndarray, mean: Sequence[float], std: Sequence[float],
-              divisor: float = 255.0) -> np.ndarray:
-    """float32 `(frames / divisor - mean) / std` over the last (channel) axis (divided, not multiplied by
-    the reciprocal, to round exactly as PaddleVideo does)."""
+              divisor: float = 255.0, channel_axis: int = -1) -> np.ndarray:
+    """float32 `(frames / divisor - mean) / std` over the channel axis (the last by default), in place on one
+    float copy (divided, not multiplied by the reciprocal, to round exactly as PaddleVideo does)."""
     out = frames.astype(np.float32)
     out /= np.float32(divisor)
-    out -= np.asarray(mean, dtype=np.float32)
-    out /= np.asarray(std, dtype=np.float32)
+    channels = [1] * out.ndim
+    channels[channel_axis] = -1
+    out -= np.asarray(mean, dtype=np.float32).reshape(channels)
+    out /= np.asarray(std, dtype=np.float32).reshape(channels)
     return out
 
 
@@ -169,11 +171,5 @@ def normalized_layout(frames: np.ndarray, mean: Sequence[float], std: Sequence[f
                       layout: str) -> np.ndarray:
     """`to_layout(normalize(frames, mean, std, divisor), layout)` for [T, H, W, C] frames, the same float32
     arithmetic element by element, but reordered while the frames are still uint8 (a quarter of the bytes of
-    the floats) and normalised in place: one float array instead of four."""
-    out = to_layout(frames, layout).astype(np.float32)
-    out /= np.float32(divisor)
-    channels = [1] * out.ndim
-    channels[layout.index("C")] = -1
-    out -= np.asarray(mean, dtype=np.float32).reshape(channels)
-    out /= np.asarray(std, dtype=np.float32).reshape(channels)
-    return out
+    the floats): one float array instead of four."""
+    return normalize(to_layout(frames, layout), mean, std, divisor, channel_axis=layout.index("C"))
