@@ -58,8 +58,9 @@ class ModelRuntime:
 
     def throughput_streams(self, use_gpu: bool = False) -> int:
         """Inferences that may run at once when there are many inputs: `throughput_streams` of the CPU threads
-        on an engine that runs several at once, else 1 (the GPU, Paddle Inference)."""
-        if use_gpu or not engines()[self.options(use_gpu).engine].concurrent:
+        on an engine that runs several at once, else 1 (the GPU, Paddle Inference, and modules of several
+        networks, which have no single model to run concurrently)."""
+        if use_gpu or self.card.models or not engines()[self.options(use_gpu).engine].concurrent:
             return 1
         return throughput_streams(self.cpu_threads)
 

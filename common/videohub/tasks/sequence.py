@@ -122,12 +122,9 @@ class VideoSequenceClassifier(VideoClassifier):
                  for s in range(0, frames.shape[1], chunk)]
         return np.concatenate(parts, axis=1)[0]
 
-    def model_streams(self, use_gpu: bool, batches: int) -> int:
-        """One inference at a time: the two networks run on Paddle Inference, which runs one at a time."""
-        return 1
-
     def run_batch(self, prepared: List[PreparedVideo], use_gpu: bool = False, streams: int = 1) -> List[np.ndarray]:
-        """Features, then the sequence head, video by video (`streams` is always 1 here, see `model_streams`)."""
+        """Features, then the sequence head, video by video (`streams` is always 1 here: a module of several
+        networks gets no concurrent inferences, `ModelRuntime.throughput_streams`)."""
         modality = next(iter(self.head.spec["modalities"]))
         return [self.head.probabilities({modality: self.frame_features(pv, use_gpu)}, use_gpu) for pv in prepared]
 
